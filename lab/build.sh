@@ -9,8 +9,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# CODEX_VERSIONS_FILE: an alternative versions file (tests of the bad paths use it).
+versions_file="${CODEX_VERSIONS_FILE:-$here/versions.env}"
 # shellcheck source=versions.env
-. "$here/versions.env"
+. "$versions_file"
 
 cache="${CODEX_CACHE_DIR:-$HOME/.cache/cluster-codex}"
 bindir="$cache/bin"
@@ -77,7 +79,7 @@ fail_build() {
   line="$(grep -m1 -E '(403 Forbidden|404 Not Found|410 Gone|not available|unknown revision|invalid version|no matching versions|cannot find module)' "$log" || true)"
   if [ -n "$line" ]; then
     mod="$(grep -oE '[A-Za-z0-9._~/-]+@v[0-9][A-Za-z0-9._+-]*' <<<"$line" | head -n1 || true)"
-    die "$comp $ver: the Go module proxy ($(go env GOPROXY)) cannot serve ${mod:-a required module}; pin a served version in lab/versions.env (log: $log)"
+    die "$comp $ver: the Go module proxy ($(go env GOPROXY)) cannot serve ${mod:-a required module}; pin a served version in $versions_file (log: $log)"
   fi
   line="$(grep -m1 -E 'requires go >=|go: .*toolchain' "$log" || true)"
   [ -z "$line" ] || die "$comp $ver: ${line} — install a newer Go (log: $log)"
