@@ -1,0 +1,93 @@
+"""Failure classification and Markdown building blocks shared by both plan modes."""
+
+from __future__ import annotations
+
+import re
+
+from offline_planner.facts import Facts
+
+CLASSES = ("oom", "image_pull", "crash_loop", "pvc_pending", "service_no_endpoints",
+           "ingress_backend_missing", "cronjob_schedule", "unschedulable", "general")
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "k": 10**3, "M": 10**6,
+          "G": 10**9, "T": 10**12, "": 1}
+
+
+def classify(facts: Facts) -> str:
+    """Name the failure class of a finding (first match wins; OOM pods also crash-loop)."""
+    text, kind = facts.text, facts.kind
+    if "oomkilled" in text or "out of memory" in text:
+        return "oom"
+    if re.search(r"imagepullbackoff|errimagepull|pulling image|pull image|invalidimagename|manifest unknown"
+                 r"|pull access denied", text):
+        return "image_pull"
+    if kind == "PersistentVolumeClaim" or "storageclass" in text or "provisioningfailed" in text:
+        return "pvc_pending"
+    if kind == "Service" and ("endpoint" in text or "selector" in text):
+        return "service_no_endpoints"
+    if kind == "Ingress" and "service" in text and ("does not exist" in text or "not found" in text):
+        return "ingress_backend_missing"
+    if kind == "CronJob" and "schedule" in text:
+        return "cronjob_schedule"
+    if re.search(r"crashloopbackoff|back-off restarting|restarting failed container|\bcrashloop", text):
+        return "crash_loop"
+    if re.search(r"failedscheduling|unschedulable|nodes are available|insufficient (cpu|memory)"
+                 r"|didn't match|untolerated taint", text):
+        return "unschedulable"
+    return "general"
+
+
+def parse_quantity(value: str) -> int | None:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]i?|k)?", str(value or "").strip())
+    if not match:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
+
+
+def format_mebibytes(amount: int) -> str:
+    mebibytes = max(1, -(-amount // 2**20))
+    return f"{mebibytes // 1024}Gi" if mebibytes % 1024 == 0 else f"{mebibytes}Mi"
+
+
+def code(command: str) -> str:
+    return f"```bash\n{command}\n```"
+
+
+def step(number: int, title: str, command: str, changes: str, verify: str = "", verify_cmd: str = "",
+         undo: str = "", undo_cmd: str = "") -> str:
+    """One numbered step: the command, what it changes, how to verify it, how to undo it."""
+    parts = [f"### {number}. {title}", code(command), f"**What it changes:** {changes}"]
+    if verify or verify_cmd:
+        parts.append(f"**How to verify:** {verify}".rstrip())
+        if verify_cmd:
+            parts.append(code(verify_cmd))
+    if undo or undo_cmd:
+        parts.append(f"**How to undo:** {undo}".rstrip())
+        if undo_cmd:
+            parts.append(code(undo_cmd))
+    return "\n\n".join(parts)
+
+
+def finding_summary(facts: Facts, heading: str) -> str:
+    """The plan's title and the finding as the planner understood it."""
+    where = f"`{facts.namespace}/{facts.name}`" if facts.namespace else f"`{facts.name}`"
+    lines = [f"# {heading}: {facts.kind} {where}", ""]
+    if facts.errors:
+        lines.append("**K8sGPT reported:**")
+        lines.extend(f"- {error}" for error in facts.errors)
+        lines.append("")
+    if facts.parent:
+        lines.append(f"**Parent object:** `{facts.parent}`")
+        lines.append("")
+    if facts.user_context:
+        quoted = " ".join(facts.user_context.split())
+        lines.append(f"**What you told us:** \u201c{quoted[:300]}\u201d — taken into account below.")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def quote_log(facts: Facts, container: str) -> str:
+    lines = facts.last_log_lines(container)
+    if not lines:
+        return ""
+    return "The last log lines of the failed container were:\n\n```text\n" + "\n".join(lines) + "\n```"

@@ -1,0 +1,240 @@
+"""Read the finding and the gathered context out of a Cluster Codex prompt.
+
+The prompt templates (app/planning/prompts/) put the finding in a fenced ```finding JSON block
+and every gathered section in a fence whose info string carries ``context=<key>`` plus
+``key=value`` attributes, e.g. ```` ```text context=log container=web previous=true ````.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[ \t]*(?P<rest>.*)$")
+ATTR = re.compile(r"([\w-]+)=(\"[^\"]*\"|\S+)")
+MODE = re.compile(r"plan\s+type:\s*(remediation|root[\s_-]*cause)", re.I)
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet")
+
+
+@dataclass
+class Block:
+    lang: str
+    attrs: dict[str, str]
+    body: str
+
+
+@dataclass
+class Container:
+    name: str
+    image: str = ""
+    limits: dict = field(default_factory=dict)
+    requests: dict = field(default_factory=dict)
+    waiting_reason: str = ""
+    waiting_message: str = ""
+    last_reason: str = ""
+    exit_code: int | None = None
+    restarts: int = 0
+
+
+@dataclass
+class Facts:
+    mode: str = "remediation"
+    found: bool = False
+    kind: str = "Object"
+    namespace: str = ""
+    name: str = "unknown"
+    errors: list[str] = field(default_factory=list)
+    parent: str = ""
+    details: str = ""
+    user_context: str = ""
+    obj: dict | None = None
+    owners: list[dict] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    logs: dict[tuple[str, bool], str] = field(default_factory=dict)
+
+    @property
+    def ns_flag(self) -> str:
+        return f"-n {self.namespace} " if self.namespace else ""
+
+    @property
+    def text(self) -> str:
+        """Everything a classifier may look at, lower-cased."""
+        status = json.dumps((self.obj or {}).get("status", {}))
+        return "\n".join([" ".join(self.errors), self.details, "\n".join(self.events), status]).lower()
+
+    @property
+    def workload(self) -> tuple[str, str] | None:
+        """The top-most controller to act on: from the owner chain, the parent, or the object."""
+        for owner in reversed(self.owners):
+            if owner.get("kind") in WORKLOAD_KINDS:
+                return owner["kind"], owner.get("metadata", {}).get("name", "")
+        if "/" in self.parent:
+            kind, _, name = self.parent.rpartition("/")
+            kind = kind.rsplit("/", 1)[-1]
+            if kind in WORKLOAD_KINDS and name and name != self.name:
+                return kind, name
+        if self.kind in WORKLOAD_KINDS:
+            return self.kind, self.name
+        return None
+
+    @property
+    def workload_ref(self) -> str:
+        workload = self.workload
+        return f"{workload[0].lower()}/{workload[1]}" if workload else f"{self.kind.lower()}/{self.name}"
+
+    @property
+    def pod_spec(self) -> dict:
+        obj = self.obj or {}
+        spec = obj.get("spec", {})
+        if obj.get("kind") == "Pod":
+            return spec
+        if obj.get("kind") == "CronJob":
+            return spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {})
+        if "template" in spec:
+            return spec["template"].get("spec", {})
+        for owner in self.owners:  # a finding on a pod without its YAML: take the owner's template
+            template = owner.get("spec", {}).get("template", {})
+            if template:
+                return template.get("spec", {})
+        return {}
+
+    @property
+    def containers(self) -> list[Container]:
+        found = []
+        statuses = {s.get("name"): s for s in (self.obj or {}).get("status", {}).get("containerStatuses", []) or []}
+        for spec in self.pod_spec.get("containers", []) or []:
+            resources = spec.get("resources") or {}
+            status = statuses.get(spec.get("name"), {})
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            last = (status.get("lastState") or {}).get("terminated") or {}
+            found.append(Container(
+                name=spec.get("name", ""), image=spec.get("image", ""),
+                limits=resources.get("limits") or {}, requests=resources.get("requests") or {},
+                waiting_reason=waiting.get("reason", ""), waiting_message=waiting.get("message", ""),
+                last_reason=last.get("reason", ""), exit_code=last.get("exitCode"),
+                restarts=status.get("restartCount", 0)))
+        if not found:
+            for name, image in re.findall(r'container[= ]"?([a-z0-9][a-z0-9-]*)"?.*?image[= ]"?([^\s"]+)',
+                                          " ".join(self.errors)):
+                found.append(Container(name=name, image=image))
+        return found
+
+    def container(self) -> Container:
+        """The container the finding is about: named in the errors, failing, or the first one."""
+        containers = self.containers
+        text = " ".join(self.errors)
+        for c in containers:
+            if re.search(rf"container[= ]\"?{re.escape(c.name)}\b", text):
+                return c
+        for c in containers:
+            if c.waiting_reason or c.last_reason or c.restarts:
+                return c
+        if containers:
+            return containers[0]
+        named = re.search(r"container[= ]\"?([a-z0-9][a-z0-9-]*)", text)
+        image = re.search(r'image "?([^\s"]+?)"?(?:[\s,]|$)', text)
+        return Container(name=named.group(1) if named else "app", image=image.group(1) if image else "")
+
+    @property
+    def selector(self) -> str:
+        """Label selector of the workload or service, as a kubectl -l argument."""
+        obj = self.obj or {}
+        spec = obj.get("spec", {})
+        labels = spec.get("selector") if obj.get("kind") == "Service" else (spec.get("selector") or {}).get("matchLabels")
+        if not labels:
+            for owner in reversed(self.owners):
+                labels = (owner.get("spec", {}).get("selector") or {}).get("matchLabels")
+                if labels:
+                    break
+        if not labels and obj.get("kind") == "Pod":
+            labels = {k: v for k, v in (obj.get("metadata", {}).get("labels") or {}).items()
+                      if k != "pod-template-hash"}
+        return ",".join(f"{k}={v}" for k, v in (labels or {}).items())
+
+    def last_log_lines(self, container: str, count: int = 3) -> list[str]:
+        text = self.logs.get((container, True)) or self.logs.get((container, False)) or ""
+        return [line for line in text.splitlines() if line.strip()][-count:]
+
+
+def iter_blocks(text: str) -> list[Block]:
+    """Every fenced block with its info-string language and key=value attributes."""
+    blocks, lines, index = [], text.splitlines(), 0
+    while index < len(lines):
+        match = FENCE_OPEN.match(lines[index])
+        index += 1
+        if not match:
+            continue
+        fence, body = match["fence"], []
+        while index < len(lines):
+            line = lines[index]
+            index += 1
+            stripped = line.strip()
+            if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+                break
+            body.append(line)
+        attrs = {k: v.strip('"') for k, v in ATTR.findall(match["rest"])}
+        blocks.append(Block(match["lang"], attrs, "\n".join(body)))
+    return blocks
+
+
+def _load_yaml(body: str) -> dict | None:
+    try:
+        data = yaml.safe_load(body)
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def detect_mode(system: str) -> str:
+    match = MODE.search(system)
+    if match:
+        return "remediation" if match.group(1).lower().startswith("rem") else "root_cause"
+    lowered = system.lower()
+    rem, root = lowered.find("remediation"), lowered.find("root cause")
+    if root >= 0 and (rem < 0 or root < rem):
+        return "root_cause"
+    return "remediation"
+
+
+def read_facts(messages: list[dict]) -> Facts:
+    """Parse the finding, the user's notes and the gathered context from the chat messages."""
+    def text_of(m):
+        content = m.get("content")
+        return content if isinstance(content, str) else "\n".join(
+            p.get("text", "") for p in content or [] if isinstance(p, dict))
+
+    system = "\n".join(text_of(m) for m in messages if m.get("role") in ("system", "developer"))
+    user = "\n".join(text_of(m) for m in messages if m.get("role") == "user")
+    facts = Facts(mode=detect_mode(system))
+    for block in iter_blocks(user):
+        section = block.attrs.get("context")
+        if block.lang == "finding":
+            try:
+                finding = json.loads(block.body)
+            except ValueError:
+                continue
+            if isinstance(finding, dict):
+                facts.found = True
+                facts.kind = str(finding.get("kind") or "Object")
+                facts.namespace = str(finding.get("namespace") or "")
+                facts.name = str(finding.get("name") or "unknown")
+                facts.errors = [str(e) for e in finding.get("errors") or []]
+                facts.parent = str(finding.get("parent") or "")
+                facts.details = str(finding.get("details") or "")
+        elif section == "user":
+            facts.user_context = re.sub(r"\[\[planner:[^\]]*\]\]", "", block.body).strip()
+        elif section == "object":
+            facts.obj = _load_yaml(block.body)
+        elif section == "owner":
+            owner = _load_yaml(block.body)
+            if owner:
+                facts.owners.append(owner)
+        elif section == "events":
+            facts.events = [line for line in block.body.splitlines() if line.strip()]
+        elif section == "log":
+            previous = block.attrs.get("previous", "false").lower() == "true"
+            facts.logs[(block.attrs.get("container", ""), previous)] = block.body
+    return facts

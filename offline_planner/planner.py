@@ -1,0 +1,26 @@
+"""Turn a chat request into a plan: read the facts, classify the failure, write the runbook."""
+
+from __future__ import annotations
+
+from offline_planner import remediation, root_cause
+from offline_planner.common import classify
+from offline_planner.facts import read_facts
+
+NO_FINDING = """# Offline planner
+
+I could not find a ```finding block in the request, so I cannot write a runbook for a specific object.
+Send the prompt built by Cluster Codex (it carries the finding and the gathered context), or start with:
+
+```bash
+kubectl get pods -A --field-selector=status.phase!=Running
+```
+"""
+
+
+def write_plan(messages: list[dict]) -> str:
+    """The whole answer for these messages; deterministic for the same input."""
+    facts = read_facts(messages)
+    if not facts.found:
+        return NO_FINDING
+    books = root_cause.RUNBOOKS if facts.mode == "root_cause" else remediation.RUNBOOKS
+    return books[classify(facts)](facts)

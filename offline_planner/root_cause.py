@@ -1,0 +1,205 @@
+"""Root-cause plans: why it happened, how to reproduce it, the upstream change, prevention."""
+
+from __future__ import annotations
+
+from offline_planner.common import finding_summary, format_mebibytes, parse_quantity, quote_log
+from offline_planner.facts import Facts
+from offline_planner.remediation import _fix_schedule, _ingress_backends
+
+
+def _render(facts: Facts, heading: str, why: str, reproduce: str, upstream: str, prevention: str) -> str:
+    parts = [finding_summary(facts, heading), "## Why it happened", why, "## How to reproduce", reproduce,
+             "## Upstream change", upstream, "## Prevention", prevention]
+    return "\n\n".join(p.strip() for p in parts if p) + "\n"
+
+
+def _chart_hint(facts: Facts) -> str:
+    meta = (facts.obj or {}).get("metadata", {})
+    for source in [meta] + [o.get("metadata", {}) for o in facts.owners]:
+        release = (source.get("annotations") or {}).get("meta.helm.sh/release-name")
+        if release:
+            return f"Helm release `{release}` owns this object, so make the change in its chart, not in the cluster."
+    return "Make the change where this object's manifest lives (Helm chart, Kustomize overlay or GitOps repo)."
+
+
+def _alert(expr: str, name: str) -> str:
+    return (f"- **Alert** `{name}` (Prometheus, kube-state-metrics):\n\n"
+            f"  ```yaml\n  - alert: {name}\n    expr: {expr}\n    for: 10m\n  ```")
+
+
+def crash_loop(facts: Facts) -> str:
+    c = facts.container()
+    code_hint = {1: "an unhandled error at start-up", 2: "a bad command-line argument", 126: "a non-executable "
+                 "entrypoint", 127: "an entrypoint that does not exist in the image", 137: "a SIGKILL (OOM or "
+                 "failed liveness probe)", 139: "a segmentation fault", 143: "a SIGTERM it did not handle"}
+    exit_text = (f" Its last exit code was {c.exit_code}, which usually means {code_hint.get(c.exit_code, 'the process failed')}."
+                 if c.exit_code is not None else "")
+    why = (f"Container `{c.name}` of `{facts.workload_ref}` in `{facts.namespace}` runs image `{c.image or 'unknown'}` "
+           f"and exits shortly after starting.{exit_text} Typical causes: a required setting missing from the "
+           "environment, a dependency (database, queue) unreachable at start-up, a migration that fails, or a "
+           "liveness probe that kills a slow start.\n\n" + quote_log(facts, c.name))
+    reproduce = (f"Run the same image with the same environment outside the cluster:\n\n```bash\n"
+                 f"kubectl {facts.ns_flag}get {facts.workload_ref} -o yaml > {facts.name}-workload.yaml\n"
+                 f"docker run --rm {c.image or '<image>'}\n```\n\nAdd the env values from the manifest one at a "
+                 "time until it fails the same way; the last log lines above tell you which one to start with.")
+    upstream = (f"- **Application code**: fail with a clear message on a missing setting, retry dependencies with "
+                f"back-off instead of exiting.\n- **Dockerfile**: make sure the `ENTRYPOINT`/`CMD` exists and is "
+                f"executable in the final stage.\n- **Helm chart**: give `{c.name}` a `startupProbe` so a slow start "
+                f"is not killed by liveness, and declare every required env value in `values.yaml`:\n\n"
+                f"  ```yaml\n  {c.name}:\n    startupProbe:\n      httpGet: {{path: /healthz, port: http}}\n"
+                f"      failureThreshold: 30\n      periodSeconds: 5\n  ```\n\n{_chart_hint(facts)}")
+    prevention = ("- **Test**: a container smoke test in CI that starts the image with the production env "
+                  "schema and waits for readiness.\n- **Policy**: require readiness and startup probes.\n"
+                  "- **Deployment**: `progressDeadlineSeconds` plus automatic rollback in your CD tool.\n"
+                  + _alert('kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff",namespace="'
+                           + facts.namespace + '"} > 0', "PodCrashLooping"))
+    return _render(facts, "Root-cause plan — crash loop", why, reproduce, upstream, prevention)
+
+
+def image_pull(facts: Facts) -> str:
+    c = facts.container()
+    repo, _, tag = (c.image or "<image>").rpartition(":") if ":" in (c.image or "") else (c.image, "", "latest")
+    why = (f"Pods of `{facts.workload_ref}` reference image `{c.image or 'unknown'}`, which the registry does not "
+           f"serve to this cluster: the tag `{tag}` was never pushed, was deleted by a retention policy, or the "
+           "pull credentials are missing. Releases that set the tag by hand are the usual source.")
+    reproduce = f"```bash\ndocker manifest inspect {c.image or '<image>'}\n```\n\nA `manifest unknown` error reproduces it."
+    upstream = (f"- **CI**: push `{repo}` and deploy by the digest CI produced, never a hand-typed tag.\n"
+                f"- **Helm chart**: default `image.tag` to `.Chart.AppVersion` and let the pipeline set it:\n\n"
+                f"  ```yaml\n  image:\n    repository: {repo}\n    tag: \"\"  # defaults to .Chart.AppVersion\n  ```\n\n"
+                f"{_chart_hint(facts)}")
+    prevention = ("- **Test**: a pipeline step that runs `docker manifest inspect` for every image in the rendered "
+                  "chart before deploying.\n- **Policy**: admission policy (Kyverno/Gatekeeper) rejecting `:latest` "
+                  "and images outside your registry.\n- **Registry**: retention rules that keep deployed tags.\n"
+                  + _alert('kube_pod_container_status_waiting_reason{reason=~"ErrImagePull|ImagePullBackOff",namespace="'
+                           + facts.namespace + '"} > 0', "ImagePullFailing"))
+    return _render(facts, "Root-cause plan — image cannot be pulled", why, reproduce, upstream, prevention)
+
+
+def oom(facts: Facts) -> str:
+    c = facts.container()
+    limit = c.limits.get("memory")
+    amount = parse_quantity(limit or "")
+    why = (f"Container `{c.name}` (image `{c.image or 'unknown'}`) needs more memory than its limit "
+           f"`{limit or 'none'}`. Either the limit was sized for an older version or a lighter load, or the "
+           "process leaks (memory grows until it is killed), or the runtime does not know its limit (a JVM or "
+           "Node.js heap sized from the node's memory).")
+    reproduce = (f"```bash\ndocker run --rm --memory={limit or '256m'} {c.image or '<image>'}\n```\n\nDrive "
+                 "production-like load at it and watch `docker stats`; a leak shows as a steady climb.")
+    upstream = (f"- **Application code**: profile a heap dump under load; bound caches and buffers.\n"
+                f"- **Dockerfile**: make the runtime respect the cgroup limit (e.g. `JAVA_TOOL_OPTIONS="
+                f"-XX:MaxRAMPercentage=75`, `NODE_OPTIONS=--max-old-space-size=...`).\n"
+                f"- **Helm chart values** for `{c.name}`, sized from measured peak plus headroom:\n\n"
+                f"  ```yaml\n  resources:\n    requests: {{memory: {limit or '256Mi'}}}\n"
+                f"    limits: {{memory: {format_mebibytes(amount * 2) if amount else '512Mi'}}}\n  ```\n\n{_chart_hint(facts)}")
+    prevention = ("- **Test**: a load test in CI that fails when peak memory exceeds 80% of the limit.\n"
+                  "- **Policy**: require memory requests and limits on every container.\n"
+                  + _alert('container_memory_working_set_bytes{namespace="' + facts.namespace + '",container="'
+                           + c.name + '"} / on(pod,container) kube_pod_container_resource_limits{resource="memory"} > 0.9',
+                           "ContainerNearMemoryLimit"))
+    return _render(facts, "Root-cause plan — OOMKilled", why, reproduce, upstream, prevention)
+
+
+def pvc_pending(facts: Facts) -> str:
+    klass = (facts.obj or {}).get("spec", {}).get("storageClassName") or "(none)"
+    why = (f"PersistentVolumeClaim `{facts.name}` in `{facts.namespace}` names storage class `{klass}`, which does "
+           "not exist in this cluster (a chart written for another cluster or cloud, or a class that was renamed).")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get pvc {facts.name} -o jsonpath='{{.spec.storageClassName}}'\n"
+                 "kubectl get storageclass\n```\n\nThe first name is missing from the second list.")
+    upstream = ("- **Helm chart**: make the class a value and default to the cluster default by leaving it empty:\n\n"
+                "  ```yaml\n  persistence:\n    storageClass: \"\"  # \"\" = cluster default\n  ```\n\n"
+                "  and in the template render `storageClassName` only when the value is set.\n"
+                f"- **Platform**: if `{klass}` is the intended class, create it (with its provisioner) in every "
+                f"cluster this chart targets.\n\n{_chart_hint(facts)}")
+    prevention = ("- **Test**: render the chart per environment and check each `storageClassName` against that "
+                  "cluster's classes.\n- **Policy**: an admission rule that rejects claims naming an unknown class.\n"
+                  + _alert('kube_persistentvolumeclaim_status_phase{phase="Pending",namespace="' + facts.namespace
+                           + '"} == 1', "PVCPending"))
+    return _render(facts, "Root-cause plan — PVC stuck Pending", why, reproduce, upstream, prevention)
+
+
+def service_no_endpoints(facts: Facts) -> str:
+    selector = (facts.obj or {}).get("spec", {}).get("selector") or {}
+    label = ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>"
+    why = (f"Service `{facts.name}` selects `{label}`, but the pods in `{facts.namespace}` carry different labels "
+           "(or none of them is Ready). The Service and the workload are usually defined in different places, so "
+           "a rename in one was not made in the other.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get pods -l {label if selector else '<selector>'}\n```\n\n"
+                 "No pods listed reproduces the finding.")
+    upstream = ("- **Helm chart**: derive both from one helper so they cannot drift:\n\n"
+                "  ```yaml\n  # templates/service.yaml\n  selector:\n    {{- include \"app.selectorLabels\" . | nindent 4 }}\n"
+                "  # templates/deployment.yaml\n  selector:\n    matchLabels:\n"
+                "      {{- include \"app.selectorLabels\" . | nindent 6 }}\n  ```\n\n" + _chart_hint(facts))
+    prevention = ("- **Test**: a chart test (`helm test` or a rendered-manifest check) asserting every Service "
+                  "selector matches a workload's pod labels.\n- **Policy**: require readiness probes so "
+                  "\"no Ready endpoints\" is visible early.\n"
+                  + _alert('kube_endpoint_address{namespace="' + facts.namespace + '",endpoint="' + facts.name
+                           + '"} == 0', "ServiceWithoutEndpoints"))
+    return _render(facts, "Root-cause plan — Service without endpoints", why, reproduce, upstream, prevention)
+
+
+def ingress_backend_missing(facts: Facts) -> str:
+    backends = ", ".join(f"`{name}`" for _, name in _ingress_backends(facts)) or "its backend"
+    why = (f"Ingress `{facts.name}` in `{facts.namespace}` routes to {backends}; at least one of those Services "
+           "does not exist. The Service was renamed or removed in a release while the Ingress kept the old name, or "
+           "they are deployed by different pipelines.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get ingress {facts.name} -o jsonpath='{{..service.name}}'\n"
+                 f"kubectl {facts.ns_flag}get services\n```")
+    upstream = ("- **Helm chart**: template the backend name from the same helper as the Service:\n\n"
+                "  ```yaml\n  backend:\n    service:\n      name: {{ include \"app.fullname\" . }}\n"
+                "      port: {name: http}\n  ```\n\n" + _chart_hint(facts))
+    prevention = ("- **Test**: a rendered-manifest check that every Ingress backend names a Service in the same "
+                  "release.\n- **Policy**: an admission rule rejecting Ingresses whose backend Service does not exist.\n"
+                  "- **Alert** on 5xx from the ingress controller for this host.")
+    return _render(facts, "Root-cause plan — Ingress backend Service missing", why, reproduce, upstream, prevention)
+
+
+def cronjob_schedule(facts: Facts) -> str:
+    schedule = str((facts.obj or {}).get("spec", {}).get("schedule", "<schedule>"))
+    fixed = _fix_schedule(schedule)
+    why = (f"CronJob `{facts.name}` uses `{schedule}`. Kubernetes accepts five fields (minute hour day-of-month "
+           "month day-of-week); a seconds field (Quartz syntax), an out-of-range value or a typo makes the "
+           "controller skip it." + (f" The intended value is probably `{fixed}`." if fixed else ""))
+    reproduce = f"Check the expression with any standard five-field cron parser, e.g.:\n\n```bash\npython3 -c \"import sys; print(len('{schedule}'.split()))\"\n```"
+    upstream = (f"- **Helm chart values**: quote the schedule and validate it in `values.schema.json`:\n\n"
+                f"  ```yaml\n  schedule: \"{fixed or '0 2 * * *'}\"\n  ```\n\n{_chart_hint(facts)}")
+    prevention = ("- **Test**: a unit test that parses every schedule in the values files.\n- **Policy**: "
+                  "an admission rule validating cron syntax.\n"
+                  + _alert('time() - kube_cronjob_status_last_schedule_time{namespace="' + facts.namespace
+                           + '",cronjob="' + facts.name + '"} > 86400', "CronJobNotScheduled"))
+    return _render(facts, "Root-cause plan — invalid CronJob schedule", why, reproduce, upstream, prevention)
+
+
+def unschedulable(facts: Facts) -> str:
+    c = facts.container()
+    why = (f"The scheduler found no node for pods of `{facts.workload_ref}`: container `{c.name}` requests "
+           f"{c.requests or 'no explicit resources'}, and the nodes are full, lack a label the pod selects, or "
+           "carry a taint it does not tolerate.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get events --field-selector reason=FailedScheduling\n"
+                 "kubectl describe nodes | grep -A5 'Allocated resources'\n```")
+    upstream = (f"- **Helm chart values**: size requests from measured usage (p95), not guesses, and keep "
+                f"`nodeSelector`/`tolerations` per environment:\n\n  ```yaml\n  resources:\n    requests: "
+                f"{{cpu: 100m, memory: 128Mi}}\n  nodeSelector: {{}}\n  ```\n\n{_chart_hint(facts)}")
+    prevention = ("- **Capacity**: cluster autoscaler or headroom alerts per node pool.\n- **Policy**: a "
+                  "LimitRange/ResourceQuota for the namespace so requests stay realistic.\n"
+                  + _alert('kube_pod_status_unschedulable{namespace="' + facts.namespace + '"} > 0',
+                           "PodUnschedulable"))
+    return _render(facts, "Root-cause plan — pod cannot be scheduled", why, reproduce, upstream, prevention)
+
+
+def general(facts: Facts) -> str:
+    why = (f"K8sGPT flagged {facts.kind} `{facts.name}` in `{facts.namespace or 'the cluster'}`"
+           + (f": {'; '.join(facts.errors)}" if facts.errors else ".")
+           + " This does not match a failure class with a known cause, so start from the object's history.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}describe {facts.kind.lower()} {facts.name}\n"
+                 f"kubectl {facts.ns_flag}events --types=Warning\n```\n\nCompare with the last change made to it.")
+    upstream = "- Find the manifest change that introduced the problem and fix it there.\n\n" + _chart_hint(facts)
+    prevention = ("- **Test**: validate rendered manifests in CI (kubeconform, policy tests).\n"
+                  "- **Alert** on the condition K8sGPT reported so it is caught before users notice.")
+    return _render(facts, "Root-cause plan", why, reproduce, upstream, prevention)
+
+
+RUNBOOKS = {
+    "crash_loop": crash_loop, "image_pull": image_pull, "oom": oom, "pvc_pending": pvc_pending,
+    "service_no_endpoints": service_no_endpoints, "ingress_backend_missing": ingress_backend_missing,
+    "cronjob_schedule": cronjob_schedule, "unschedulable": unschedulable, "general": general,
+}
