@@ -1,0 +1,195 @@
+"""K9s-style resource tabs: one table per granted kind, and a detail view per object.
+
+Every read is made as the user (impersonated), after the app's own grant check. A namespace
+that is not granted answers 404, exactly like an object that does not exist, so a URL typed
+by hand reveals nothing.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from app.access import grants_for, is_admin
+from app.blueprints.issues import findings_for
+from app.cluster.gateway import ClusterError, Forbidden, NotFound, Unavailable, gateway
+from app.htmx import is_htmx, render
+from app.kinds import KINDS, Kind, get_kind, kind_for_api_kind
+from app.resources.api import UserReader
+from app.resources.format import row_cells
+from app.resources.listing import SORT_LIMIT, Query, list_page
+from app.resources.yaml_view import object_yaml
+
+bp = Blueprint("resources", __name__, url_prefix="/resources")
+
+VIEW_ID = "resource-view"
+TABLE_ID = "resource-table"
+
+
+class Access:
+    """What the current user may read: kinds -> namespaces (None: every namespace)."""
+
+    def __init__(self, user):
+        self.admin = is_admin(user)
+        self.grants = grants_for(user)
+
+    def kinds(self) -> list[Kind]:
+        granted = {k for kinds in self.grants.values() for k in kinds}
+        return [k for k in KINDS if self.admin or k.name in granted]
+
+    def namespaces(self, kind: Kind) -> list[str] | None:
+        """Sorted namespaces where the kind is granted; None for administrators (all)."""
+        if self.admin:
+            return None
+        return sorted(ns for ns, kinds in self.grants.items() if kind.name in kinds)
+
+    def allows(self, kind: Kind, namespace: str) -> bool:
+        return self.admin or kind.name in self.grants.get(namespace, ())
+
+
+def _kind_or_404(name: str) -> Kind:
+    kind = get_kind(name)
+    if kind is None:
+        abort(404)
+    return kind
+
+
+def _cluster_error(exc: ClusterError) -> tuple[str, int]:
+    """Turn a gateway error into a message for the page and a status code."""
+    if isinstance(exc, Unavailable):
+        since = exc.since.strftime("%Y-%m-%d %H:%M:%S UTC") if exc.since else "just now"
+        return f"The cluster cannot be reached since {since}.", 503
+    if isinstance(exc, Forbidden):
+        return ("The cluster refused this read. Your access may still be being applied; "
+                "try again in a moment."), 403
+    return f"The cluster could not answer: {exc.message}", 502
+
+
+def _namespace_choices(access: Access, kind: Kind) -> list[str]:
+    namespaces = access.namespaces(kind)
+    if namespaces is not None:
+        return namespaces
+    try:
+        return gateway().list_namespaces()
+    except ClusterError:
+        return []
+
+
+@bp.context_processor
+def switcher():
+    """Give the kind switcher the kinds (and their K9s aliases) the user may open."""
+    if not current_user.is_authenticated:
+        return {}
+    return {"switcher_kinds": Access(current_user).kinds()}
+
+
+@bp.get("/")
+@login_required
+def home():
+    """Open the first granted kind's tab."""
+    kinds = Access(current_user).kinds()
+    if not kinds:
+        return render("resources/index.html", kind=None, tabs=[], error=None)
+    return redirect(url_for("resources.index", kind=kinds[0].name))
+
+
+@bp.get("/<kind>")
+@login_required
+def index(kind):
+    """List one kind across the granted namespaces, one page at a time."""
+    kind = _kind_or_404(kind)
+    access = Access(current_user)
+    if kind not in access.kinds():
+        abort(404)
+    query = Query(namespace=request.args.get("ns", "").strip(), text=request.args.get("q", ""),
+                  sort=request.args.get("sort", ""), desc=request.args.get("desc") == "1",
+                  cursor=request.args.get("cursor", ""))
+    if query.namespace:
+        if not access.allows(kind, query.namespace):
+            abort(404)
+        namespaces: list[str | None] = [query.namespace]
+    else:
+        granted = access.namespaces(kind)
+        namespaces = [None] if granted is None else list(granted)
+    page, error, status = None, None, 200
+    try:
+        page = list_page(UserReader(gateway(), current_user), kind, namespaces, query)
+    except ClusterError as exc:
+        error, status = _cluster_error(exc)
+        if exc.status == 410:  # the continue token expired: start again from the first page
+            return redirect(url_for("resources.index", kind=kind.name, ns=query.namespace,
+                                    q=query.text, sort=query.sort))
+    response = render(
+        "resources/index.html", block=_block(), status=200 if is_htmx() else status,
+        kind=kind, tabs=access.kinds(), query=query, page=page, error=error,
+        namespace_choices=_namespace_choices(access, kind), view_id=VIEW_ID, table_id=TABLE_ID,
+        sort_limit=SORT_LIMIT,
+    )
+    response.vary.add("HX-Target")
+    return response
+
+
+def _block() -> str | None:
+    """Name the template block an htmx request targets; None renders the whole page."""
+    return {VIEW_ID: "resource_view", TABLE_ID: "resource_table"}.get(
+        request.headers.get("HX-Target", ""))
+
+
+def _owner_links(access: Access, namespace: str, obj: dict) -> list[dict]:
+    links = []
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if not isinstance(ref, dict):
+            continue
+        kind = kind_for_api_kind(str(ref.get("kind", "")))
+        name = str(ref.get("name", ""))
+        url = None
+        if kind and name and "/" not in name and access.allows(kind, namespace):
+            url = url_for("resources.detail", kind=kind.name, namespace=namespace, name=name)
+        links.append({"kind": str(ref.get("kind", "")), "name": name, "url": url})
+    return links
+
+
+def _events(reader: UserReader, access: Access, kind: Kind, namespace: str, name: str):
+    """Return (events, note) for the detail view; events need their own grant."""
+    events_kind = get_kind("events")
+    if kind is events_kind:
+        return [], None
+    if not access.allows(events_kind, namespace):
+        return [], "Events are not granted to you in this namespace."
+    try:
+        items = reader.events_for(namespace, kind.api_kind, name)
+    except ClusterError as exc:
+        return [], _cluster_error(exc)[0]
+    return [row_cells(events_kind, e) for e in items], None
+
+
+@bp.get("/<kind>/<namespace>/<name>")
+@login_required
+def detail(kind, namespace, name):
+    """Show one object: YAML without managed fields or secret values, events, owner, issues."""
+    kind = _kind_or_404(kind)
+    access = Access(current_user)
+    if not access.allows(kind, namespace):
+        abort(404)  # same answer as a missing object: existence is not revealed
+    reader = UserReader(gateway(), current_user)
+    try:
+        obj = reader.get(kind, namespace, name)
+    except NotFound:
+        abort(404)
+    except ClusterError as exc:
+        error, status = _cluster_error(exc)
+        return render("resources/detail.html", block=_block(), status=status, kind=kind,
+                      namespace=namespace, name=name, error=error, tabs=access.kinds(),
+                      view_id=VIEW_ID)
+    events, events_note = _events(reader, access, kind, namespace, name)
+    findings, _ = findings_for(current_user)
+    issues = [f for f in findings if f.namespace == namespace and f.name == name
+              and f.kind.lower() == kind.api_kind.lower()]
+    response = render(
+        "resources/detail.html", block=_block(), kind=kind, namespace=namespace,
+        name=name, error=None, yaml_text=object_yaml(kind, obj), events=events,
+        events_note=events_note, owners=_owner_links(access, namespace, obj), issues=issues,
+        tabs=access.kinds(), view_id=VIEW_ID, events_kind=get_kind("events"),
+    )
+    response.vary.add("HX-Target")
+    return response

@@ -1,0 +1,53 @@
+"""Reading resources as the user, through the gateway (impersonated, with timeouts)."""
+
+from __future__ import annotations
+
+from app.cluster.gateway import Gateway, NotFound
+from app.kinds import Kind, get_kind
+
+# Secrets are listed as metadata only: the API server strips data before it leaves.
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+class UserReader:
+    """Lists and gets objects of the registered kinds with one user's impersonating client."""
+
+    def __init__(self, gw: Gateway, user):
+        self.gw = gw
+        self.api = gw.as_user(user)
+
+    def _get(self, kind: Kind, path: str, **query) -> dict:
+        if kind.metadata_only:
+            return self.gw.request(self.api, "GET", path, query=query, accept=METADATA_LIST)
+        return self.gw.get(self.api, path, **query)
+
+    def list(self, kind: Kind, namespace: str | None, *, limit: int | None = None,
+             continue_token: str | None = None, label_selector: str | None = None,
+             field_selector: str | None = None) -> tuple[list[dict], str | None]:
+        """Return one chunk of objects and the continue token of the next chunk."""
+        data = self._get(kind, kind.collection_path(namespace), limit=limit,
+                         labelSelector=label_selector, fieldSelector=field_selector,
+                         **{"continue": continue_token})
+        items = data.get("items") or []
+        token = (data.get("metadata") or {}).get("continue") or None
+        return [i for i in items if isinstance(i, dict)], token
+
+    def get(self, kind: Kind, namespace: str, name: str) -> dict:
+        """Return one object; secrets come from a metadata-only list (RBAC grants list only)."""
+        if kind.metadata_only:
+            items, _ = self.list(kind, namespace, field_selector=f"metadata.name={name}")
+            if not items:
+                raise NotFound(f"{kind.name} {namespace}/{name} not found")
+            return items[0]
+        return self._get(kind, f"{kind.collection_path(namespace)}/{name}")
+
+    def events_for(self, namespace: str, api_kind: str, name: str, limit: int = 50) -> list[dict]:
+        """Return the latest events about one object, newest first."""
+        events = get_kind("events")
+        selector = (f"involvedObject.kind={api_kind},involvedObject.name={name},"
+                    f"involvedObject.namespace={namespace}")
+        items, _ = self.list(events, namespace, field_selector=selector, limit=500)
+        items.sort(key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime")
+                                     or (e.get("metadata") or {}).get("creationTimestamp") or ""),
+                   reverse=True)
+        return items[:limit]
