@@ -217,7 +217,9 @@ def _ingress_backends(facts: Facts) -> list[tuple[str, str]]:
 def ingress_backend_missing(facts: Facts) -> str:
     errors = " ".join(facts.errors)
     missing = re.findall(r"service ([\w.-]+/)?([\w.-]+) which does not exist", errors)
-    names = [m[1] for m in missing] or [name for _, name in _ingress_backends(facts)][:1]
+    backends = [name for _, name in _ingress_backends(facts)]
+    # K8sGPT may mask the names in its error text: trust only names the Ingress really uses.
+    names = [m[1] for m in missing if not backends or m[1] in backends] or backends[:1]
     target = names[0] if names else "<backend-service>"
     pointer = next((p for p, name in _ingress_backends(facts) if name == target),
                    "/spec/rules/0/http/paths/0/backend/service/name")

@@ -1,0 +1,139 @@
+"""Mask secrets before anything is sent to a model or shown to a user.
+
+Text (logs, events, YAML, user notes) goes through `redact_text`; Kubernetes objects through
+`redact_object`, which also removes Secret ``data``/``stringData``, env values that come from a
+``secretKeyRef``, literal env values under secret-looking names and kubectl's last-applied
+annotation. K8sGPT's ``sensitive`` pairs are applied to finding texts with `mask_sensitive`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+REDACTED = "[REDACTED]"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+_SECRET_WORDS = re.compile(r"passw(or)?d|passwd|\bpwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+                           r"|credential|auth[_-]?key|client[_-]?secret|signing[_-]?key|encryption[_-]?key|dsn"
+                           r"|session[_-]?key|cookie[_-]?secret|_key$", re.I)
+# Keys that mention a secret but hold a reference or a setting, not the secret itself.
+_REFERENCE_SUFFIX = re.compile(r"(name|names|ref|path|file|seconds|kind|type|mode|ttl|expiry|enabled|length|url)$", re.I)
+
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?(?:-----END \1-----|\Z)", re.S)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.I)
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(@)", re.I)
+_KNOWN_TOKENS = re.compile(
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{30,}\b"
+    r"|\bglpat-[A-Za-z0-9_-]{20,}\b|\bxox[abposr]-[A-Za-z0-9-]{10,}\b|\bsk-[A-Za-z0-9_-]{20,}\b"
+    r"|\bAIza[0-9A-Za-z_-]{35}\b")
+_KEY_VALUE = re.compile(
+    r"(?P<lead>(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)[ \t]*(?P<sep>[:=])[ \t]*)"
+    r"(?P<val>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"'}{\]\[]+)")
+_ENV_PAIR = re.compile(r"(?P<lead>-?[ \t]*name:[ \t]*[\"']?(?P<key>[A-Za-z_][\w.-]*)[\"']?[ \t]*\n[ \t]*value:[ \t]*)"
+                       r"(?P<val>\"[^\"\n]*\"|'[^'\n]*'|[^\n]+)")
+_HEX = re.compile(r"(?<![\w:])(?<!sha256:)(?<!sha1:)[0-9a-fA-F]{32,}(?![\w])")
+_BASE64 = re.compile(r"(?<![\w/+=])[A-Za-z0-9+/]{40,}={0,2}(?![\w/+=])")
+_HARMLESS_VALUES = re.compile(r"^(true|false|null|none|~|\[\]|\{\}|yes|no|\d{1,5}|REDACTED)$", re.I)
+
+
+def is_secret_name(key: str) -> bool:
+    """True for names like DB_PASSWORD, apiKey, AWS_SECRET_ACCESS_KEY; false for secretName, tokenPath."""
+    return bool(_SECRET_WORDS.search(key)) and not _REFERENCE_SUFFIX.search(key)
+
+
+def _mask_value(match: re.Match) -> str:
+    value = match["val"]
+    if not is_secret_name(match["key"]) or _HARMLESS_VALUES.match(value.strip("\"'")) or REDACTED in value:
+        return match[0]
+    quote = value[0] if value[:1] in "\"'" else ""
+    return f"{match['lead']}{quote}{REDACTED}{quote}"
+
+
+def _looks_random(candidate: str) -> bool:
+    classes = sum(bool(re.search(p, candidate)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+    if candidate.count("/") * 10 > len(candidate):  # a file path, not a key
+        return False
+    return classes >= 3 or (classes == 2 and ("+" in candidate or "/" in candidate))
+
+
+def redact_text(text: str) -> str:
+    """Mask values that look like tokens, passwords or keys; the rest of the text is kept as is."""
+    if not text:
+        return text
+    text = _PEM.sub(lambda m: f"-----BEGIN {m[1]}----- {REDACTED} -----END {m[1]}-----", text)
+    text = _JWT.sub(REDACTED, text)
+    text = _BEARER.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m[1]}{REDACTED}{m[2]}", text)
+    text = _KNOWN_TOKENS.sub(REDACTED, text)
+    text = _ENV_PAIR.sub(_mask_value, text)
+    text = _KEY_VALUE.sub(_mask_value, text)
+    text = _HEX.sub(REDACTED, text)
+    text = _BASE64.sub(lambda m: REDACTED if _looks_random(m[0]) else m[0], text)
+    return text
+
+
+def _redact_env(env: list) -> None:
+    for var in env or []:
+        if not isinstance(var, dict):
+            continue
+        value_from = var.get("valueFrom") or var.get("value_from") or {}
+        if value_from.get("secretKeyRef") or value_from.get("secret_key_ref"):
+            var.pop("value", None)
+        elif isinstance(var.get("value"), str) and is_secret_name(str(var.get("name", ""))):
+            var["value"] = REDACTED
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        if node.get("kind") == "Secret":
+            for key in ("data", "stringData", "string_data"):
+                if key in node:
+                    node[key] = {k: REDACTED for k in (node[key] or {})}
+        annotations = (node.get("metadata") or {}).get("annotations") if isinstance(node.get("metadata"), dict) else None
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            annotations[LAST_APPLIED] = REDACTED
+        for key, value in list(node.items()):
+            if key == "env" and isinstance(value, list):
+                _redact_env(value)
+            if isinstance(value, str):
+                secret = is_secret_name(str(key)) and not _HARMLESS_VALUES.match(value)
+                node[key] = REDACTED if secret else redact_text(value)
+            else:
+                _walk(value)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                node[index] = redact_text(value)
+            else:
+                _walk(value)
+
+
+def redact_object(obj: dict) -> dict:
+    """A deep copy of a Kubernetes object (or list) with every secret value masked.
+
+    Secret ``data``/``stringData`` keep their keys (useful: which keys exist) but lose every value.
+    """
+    clean = copy.deepcopy(obj)
+    _walk(clean)
+    return clean
+
+
+def sensitive_pairs(errors: list[dict]) -> list[tuple[str, str]]:
+    """(unmasked, masked) pairs from K8sGPT ``error[].sensitive`` (CRD or ``analyze`` JSON casing)."""
+    pairs = []
+    for error in errors or []:
+        for item in error.get("sensitive") or error.get("Sensitive") or []:
+            unmasked = item.get("unmasked") or item.get("Unmasked")
+            masked = item.get("masked") or item.get("Masked") or REDACTED
+            if unmasked:
+                pairs.append((str(unmasked), str(masked)))
+    return pairs
+
+
+def mask_sensitive(text: str, pairs: list[tuple[str, str]]) -> str:
+    """Replace each whole-word occurrence of a K8sGPT ``unmasked`` value by its ``masked`` form."""
+    for unmasked, masked in sorted(pairs, key=lambda p: -len(p[0])):
+        text = re.sub(rf"(?<![\w-]){re.escape(unmasked)}(?![\w-])", lambda _m, r=masked: r, text)
+    return text
