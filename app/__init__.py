@@ -1,0 +1,126 @@
+"""Cluster Codex: K8sGPT findings and fix plans, per user, per granted namespace."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import REPO_ROOT, Config
+from app.extensions import csrf, db, login_manager, migrate, oauth
+
+MIGRATIONS_DIR = str(REPO_ROOT / "migrations")
+log = logging.getLogger(__name__)
+
+
+def create_app(config=None):
+    """Build the app: config, extensions, database schema, blueprints."""
+    app = Flask(__name__, instance_path=os.environ.get("CODEX_INSTANCE_PATH") or None)
+    app.config.from_object(config or Config)
+    _fill_instance_defaults(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.unauthorized_handler(_unauthorized)
+    csrf.init_app(app)
+    oauth.init_app(app)
+
+    from app.cluster import gateway
+
+    gateway.init_app(app)
+
+    from app import errors, templating
+
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from app.blueprints import admin, auth, health
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(health.bp)
+
+    from app import auth_oidc
+
+    auth_oidc.init_app(app)
+
+    _register_optional_blueprints(app)
+    # After the feature blueprints, so "/" is theirs when they exist; url_for("index") works always.
+    app.add_url_rule("/", endpoint="index", view_func=auth.index)
+
+    from app import cli
+
+    cli.init_app(app)
+
+    @app.before_request
+    def _start_background_work():
+        # Started on the first request, never for CLI commands or at import.
+        if not app.extensions.get("codex_rbac_thread"):
+            from app.cluster.rbac_sync import start_periodic_sync
+
+            start_periodic_sync(app)
+
+    if app.config.get("CODEX_AUTO_MIGRATE", True):
+        upgrade_database(app)
+    return app
+
+
+def _unauthorized():
+    """Anonymous users go to the login page; htmx requests get a full-page redirect."""
+    from flask import flash, make_response, redirect, request, url_for
+
+    from app.htmx import is_htmx
+
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if is_htmx():
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = target
+        return response
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(target)
+
+
+def upgrade_database(app):
+    """Apply pending Alembic migrations (a no-op when the schema is current)."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+        # Don't hand pooled connections to forked gunicorn workers.
+        db.engine.dispose()
+
+
+def _fill_instance_defaults(app):
+    """SQLite file and secret key in instance/ when the environment names none."""
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'codex.db'}"
+    if not app.config.get("SECRET_KEY"):
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file = instance / "secret_key"
+        if not key_file.exists():
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            log.warning("CODEX_SECRET_KEY not set: generated %s", key_file)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _register_optional_blueprints(app):
+    """Blueprints of later features register themselves when their module exists."""
+    import importlib
+
+    for name in ("issues", "resources", "plans"):
+        try:
+            module = importlib.import_module(f"app.blueprints.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"app.blueprints.{name}":
+                raise
+            continue
+        app.register_blueprint(module.bp)

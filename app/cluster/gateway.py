@@ -1,0 +1,295 @@
+"""The one wrapper over the official kubernetes client.
+
+Configuration is resolved once, lazily (never at import). Every request carries a
+default timeout, and failures become three small domain exceptions. Responses
+are plain JSON dicts exactly as the API server sends them (camelCase keys), which
+is both faster than the generated models and what templates want.
+
+Reads of workload data go through `as_user(user)`: an ApiClient that impersonates
+the user's ServiceAccount-shaped name, so the API server's RBAC backs every check.
+"""
+
+import json
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import urllib3
+from flask import current_app
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.config.config_exception import ConfigException
+
+from app.config import default_kubeconfig
+
+EXTENSION_KEY = "codex_gateway"
+
+# kind -> (API path prefix, resource). All 13 grantable kinds are namespaced.
+KIND_PATHS = {
+    "pods": ("/api/v1", "pods"),
+    "services": ("/api/v1", "services"),
+    "configmaps": ("/api/v1", "configmaps"),
+    "persistentvolumeclaims": ("/api/v1", "persistentvolumeclaims"),
+    "events": ("/api/v1", "events"),
+    "secrets": ("/api/v1", "secrets"),
+    "deployments": ("/apis/apps/v1", "deployments"),
+    "statefulsets": ("/apis/apps/v1", "statefulsets"),
+    "daemonsets": ("/apis/apps/v1", "daemonsets"),
+    "replicasets": ("/apis/apps/v1", "replicasets"),
+    "jobs": ("/apis/batch/v1", "jobs"),
+    "cronjobs": ("/apis/batch/v1", "cronjobs"),
+    "ingresses": ("/apis/networking.k8s.io/v1", "ingresses"),
+}
+RESULTS_PATH = "/apis/core.k8sgpt.ai/v1alpha1"
+
+
+class ClusterError(Exception):
+    """Base of the gateway's domain exceptions."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class NotFound(ClusterError):
+    """The object (or its namespace) does not exist."""
+
+
+class Forbidden(ClusterError):
+    """The API server refused the identity the request was made as (401/403)."""
+
+
+class Conflict(ClusterError):
+    """The object already exists or changed underneath us (409)."""
+
+
+class Unavailable(ClusterError):
+    """The API server cannot be reached or answered with an error; `since` is when that began."""
+
+    def __init__(self, message, since=None, status=None):
+        super().__init__(message, status)
+        self.since = since
+
+
+def user_subject_name(user_id, users_namespace="cluster-codex-users"):
+    """The ServiceAccount-shaped username the API server sees for an app user."""
+    return f"system:serviceaccount:{users_namespace}:user-{user_id}"
+
+
+class Gateway:
+    """Cluster access for one app: cached clients, default timeouts, domain errors."""
+
+    def __init__(self, kubeconfig=None, context=None, timeout=(3, 10), impersonation=True,
+                 users_namespace="cluster-codex-users", users_group="cluster-codex:users",
+                 k8sgpt_namespace="k8sgpt", max_user_clients=256):
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.timeout = timeout
+        self.impersonation = impersonation
+        self.users_namespace = users_namespace
+        self.users_group = users_group
+        self.k8sgpt_namespace = k8sgpt_namespace
+        self._lock = threading.Lock()
+        self._configuration = None
+        self._app_client = None
+        self._user_clients = OrderedDict()
+        self._max_user_clients = max_user_clients
+        self.unavailable_since = None
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(
+            kubeconfig=config.get("CODEX_KUBECONFIG"),
+            context=config.get("CODEX_KUBE_CONTEXT"),
+            timeout=tuple(config.get("CODEX_KUBE_TIMEOUT", (3, 10))),
+            impersonation=config.get("CODEX_IMPERSONATION", True),
+            users_namespace=config.get("CODEX_USERS_NAMESPACE", "cluster-codex-users"),
+            users_group=config.get("CODEX_USERS_GROUP", "cluster-codex:users"),
+            k8sgpt_namespace=config.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt"),
+        )
+
+    # -- clients ---------------------------------------------------------
+
+    def _load_configuration(self):
+        configuration = k8s.Configuration()
+        path = self.kubeconfig or default_kubeconfig()
+        try:
+            if path:
+                if not Path(path).exists():
+                    raise Unavailable(f"kubeconfig {path} does not exist", since=self._mark_down())
+                k8s_config.load_kube_config(config_file=path, context=self.context,
+                                            client_configuration=configuration)
+            else:
+                try:
+                    k8s_config.load_incluster_config(client_configuration=configuration)
+                except ConfigException:
+                    k8s_config.load_kube_config(context=self.context,
+                                                client_configuration=configuration)
+        except (ConfigException, OSError) as exc:
+            raise Unavailable(f"no usable cluster configuration: {exc}", since=self._mark_down())
+        # Fail fast: the generated client retries (and waits forever) by default.
+        configuration.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0)
+        return configuration
+
+    @property
+    def configuration(self):
+        with self._lock:
+            if self._configuration is None:
+                self._configuration = self._load_configuration()
+            return self._configuration
+
+    def as_app(self):
+        """The ApiClient acting as the app's own identity."""
+        configuration = self.configuration
+        with self._lock:
+            if self._app_client is None:
+                self._app_client = k8s.ApiClient(configuration)
+            return self._app_client
+
+    def as_user(self, user):
+        """An ApiClient impersonating the user (the app's identity when impersonation is off)."""
+        if not self.impersonation:
+            return self.as_app()
+        configuration = self.configuration
+        with self._lock:
+            api = self._user_clients.get(user.id)
+            if api is None:
+                api = k8s.ApiClient(configuration)
+                api.set_default_header("Impersonate-User",
+                                       user_subject_name(user.id, self.users_namespace))
+                api.set_default_header("Impersonate-Group", self.users_group)
+                self._user_clients[user.id] = api
+                if len(self._user_clients) > self._max_user_clients:
+                    _, oldest = self._user_clients.popitem(last=False)
+                    oldest.close()
+            else:
+                self._user_clients.move_to_end(user.id)
+            return api
+
+    def close(self):
+        """Close every cached connection pool."""
+        with self._lock:
+            clients = list(self._user_clients.values())
+            if self._app_client is not None:
+                clients.append(self._app_client)
+            self._user_clients.clear()
+            self._app_client = None
+        for api in clients:
+            api.close()
+
+    # -- raw requests ----------------------------------------------------
+
+    def _mark_down(self):
+        if self.unavailable_since is None:
+            self.unavailable_since = datetime.now(timezone.utc)
+        return self.unavailable_since
+
+    def request(self, api, method, path, query=None, body=None, timeout=None, raw=False,
+                accept="application/json"):
+        """Send one request with `api` (as_app()/as_user()); JSON dict back, or bytes if raw."""
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        query_list = [(k, v) for k, v in (query or {}).items() if v is not None]
+        method, url, headers, body, _ = api.param_serialize(
+            method, path, query_params=query_list, header_params=headers, body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = api.call_api(method, url, header_params=headers, body=body,
+                                    _request_timeout=timeout or self.timeout)
+            data = response.read()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unavailable(f"cannot reach the API server: {_short(exc)}",
+                              since=self._mark_down()) from None
+        status = response.status
+        if status >= 500:
+            raise Unavailable(f"API server error {status}: {_message(data)}",
+                              since=self._mark_down(), status=status)
+        self.unavailable_since = None
+        if status in (401, 403):
+            raise Forbidden(_message(data), status=status)
+        if status == 404:
+            raise NotFound(_message(data), status=status)
+        if status == 409:
+            raise Conflict(_message(data), status=status)
+        if status >= 400:
+            raise ClusterError(f"API server refused the request ({status}): {_message(data)}",
+                               status=status)
+        if raw:
+            return data
+        return json.loads(data) if data else {}
+
+    def get(self, api, path, **query):
+        return self.request(api, "GET", path, query=query)
+
+    # -- typed helpers ---------------------------------------------------
+
+    def ping(self):
+        """Check the API server answers the app's identity (raises Unavailable/Forbidden)."""
+        self.get(self.as_app(), "/api/v1/namespaces", limit=1)
+
+    def list_namespaces(self):
+        """Names of all namespaces, sorted (as the app)."""
+        data = self.get(self.as_app(), "/api/v1/namespaces")
+        return sorted(item["metadata"]["name"] for item in data.get("items", []))
+
+    def list_results(self, namespace=None):
+        """K8sGPT Result objects (as the app) from the K8sGPT namespace."""
+        namespace = namespace or self.k8sgpt_namespace
+        data = self.get(self.as_app(), f"{RESULTS_PATH}/namespaces/{namespace}/results")
+        return data.get("items", [])
+
+    def object_path(self, kind, namespace, name=None):
+        try:
+            prefix, resource = KIND_PATHS[kind]
+        except KeyError:
+            raise NotFound(f"unknown kind {kind!r}") from None
+        path = f"{prefix}/namespaces/{namespace}/{resource}"
+        return f"{path}/{name}" if name else path
+
+    def list_objects(self, user, kind, namespace, **query):
+        """The list response ({'items': [...], 'metadata': {...}}) of `kind` in `namespace`, as the user.
+
+        Extra keyword arguments become query parameters (labelSelector, fieldSelector,
+        limit, continue ...).
+        """
+        return self.get(self.as_user(user), self.object_path(kind, namespace), **query)
+
+    def get_object(self, user, kind, namespace, name):
+        """One object of `kind`, as the user."""
+        return self.get(self.as_user(user), self.object_path(kind, namespace, name))
+
+    def pod_log(self, user, namespace, name, container=None, previous=False, tail_lines=200,
+                limit_bytes=None):
+        """The pod's log text, as the user."""
+        data = self.request(
+            self.as_user(user), "GET", f"/api/v1/namespaces/{namespace}/pods/{name}/log",
+            query={"container": container, "previous": "true" if previous else None,
+                   "tailLines": tail_lines, "limitBytes": limit_bytes},
+            raw=True,
+        )
+        return data.decode("utf-8", errors="replace")
+
+
+def _message(data):
+    try:
+        return json.loads(data).get("message") or "no message"
+    except (ValueError, AttributeError):
+        return (data or b"").decode("utf-8", errors="replace")[:200] or "no message"
+
+
+def _short(exc):
+    reason = getattr(exc, "reason", None)
+    return str(reason or exc)[:200]
+
+
+def init_app(app):
+    app.extensions[EXTENSION_KEY] = Gateway.from_config(app.config)
+
+
+def gateway():
+    """The current app's gateway."""
+    return current_app.extensions[EXTENSION_KEY]

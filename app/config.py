@@ -1,0 +1,82 @@
+"""Configuration from the environment (every variable starts with CODEX_)."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _flag(name, default):
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "on", "true", "yes"}
+
+
+def default_kubeconfig():
+    """The lab's app kubeconfig when it exists, else None (standard resolution)."""
+    lab_dir = Path(_env("CODEX_LAB_DIR", str(REPO_ROOT / ".lab")))
+    candidate = lab_dir / "app.kubeconfig"
+    return str(candidate) if candidate.exists() else None
+
+
+def _timeout(value):
+    connect, _, read = value.partition(",")
+    return (float(connect), float(read or connect))
+
+
+class Config:
+    """Settings read once from the environment when the class body runs.
+
+    Keys named CODEX_* mirror the environment variable of the same name;
+    Flask's own keys (SECRET_KEY, ...) are filled from CODEX_ variables.
+    """
+
+    # None: create_app loads or creates instance/secret_key (never hard-coded).
+    SECRET_KEY = _env("CODEX_SECRET_KEY")
+    # None: create_app uses sqlite:///<instance>/codex.db.
+    SQLALCHEMY_DATABASE_URI = _env("CODEX_DATABASE_URL")
+    CODEX_AUTO_MIGRATE = _flag("CODEX_AUTO_MIGRATE", True)
+
+    PERMANENT_SESSION_LIFETIME = timedelta(seconds=int(_env("CODEX_SESSION_LIFETIME", "28800")))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _flag("CODEX_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # None: the lab's .lab/app.kubeconfig if present, else ~/.kube/config or in-cluster.
+    CODEX_KUBECONFIG = _env("CODEX_KUBECONFIG")
+    CODEX_KUBE_CONTEXT = _env("CODEX_KUBE_CONTEXT")
+    CODEX_KUBE_TIMEOUT = _timeout(_env("CODEX_KUBE_TIMEOUT", "3,10"))
+    CODEX_K8SGPT_NAMESPACE = _env("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
+    CODEX_IMPERSONATION = _flag("CODEX_IMPERSONATION", True)
+    CODEX_USERS_NAMESPACE = _env("CODEX_USERS_NAMESPACE", "cluster-codex-users")
+    CODEX_USERS_GROUP = _env("CODEX_USERS_GROUP", "cluster-codex:users")
+    CODEX_RBAC_SYNC_INTERVAL = int(_env("CODEX_RBAC_SYNC_INTERVAL", "300"))
+
+    CODEX_OIDC_ISSUER = _env("CODEX_OIDC_ISSUER")
+    CODEX_OIDC_CLIENT_ID = _env("CODEX_OIDC_CLIENT_ID")
+    CODEX_OIDC_CLIENT_SECRET = _env("CODEX_OIDC_CLIENT_SECRET")
+    CODEX_OIDC_SCOPES = _env("CODEX_OIDC_SCOPES", "openid email profile")
+    CODEX_OIDC_GROUPS_CLAIM = _env("CODEX_OIDC_GROUPS_CLAIM", "groups")
+    CODEX_ADMIN_GROUP = _env("CODEX_ADMIN_GROUP")
+
+
+class TestConfig(Config):
+    """Isolated settings for tests: no background sync; CSRF stays on."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    CODEX_RBAC_SYNC_INTERVAL = 0
+    CODEX_OIDC_ISSUER = None
+    CODEX_ADMIN_GROUP = None

@@ -1,0 +1,106 @@
+"""Database models: users, their namespace grants, and the audit log."""
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("username", name="uq_users_username"),
+        sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc_identity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(150))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255))
+    oidc_issuer: Mapped[str | None] = mapped_column(sa.String(500))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_disabled: Mapped[bool] = mapped_column(default=False)
+    # Set when a grant change could not be pushed to the cluster yet (revokes included).
+    rbac_pending: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+    grants: Mapped[list["Grant"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Grant.namespace"
+    )
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self):
+        return not self.is_disabled
+
+    @property
+    def label(self):
+        return self.display_name or self.username
+
+    def __repr__(self):
+        return f"<User {self.id} {self.username}>"
+
+
+class Grant(db.Model):
+    """A namespace granted to a user, with the resource kinds allowed in it."""
+
+    __tablename__ = "grants"
+    __table_args__ = (sa.UniqueConstraint("user_id", "namespace", name="uq_grants_user_namespace"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    namespace: Mapped[str] = mapped_column(sa.String(63))
+    # Comma-separated, sorted kind names (see app.access.KINDS).
+    kinds_csv: Mapped[str] = mapped_column(sa.String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(sa.String(150))
+    # RBAC sync state: synced | pending | error, with the last message.
+    sync_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    sync_message: Mapped[str | None] = mapped_column(sa.Text)
+    synced_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship(back_populates="grants")
+
+    @property
+    def kinds(self):
+        return frozenset(k for k in self.kinds_csv.split(",") if k)
+
+    @kinds.setter
+    def kinds(self, values):
+        self.kinds_csv = ",".join(sorted(set(values)))
+
+    def __repr__(self):
+        return f"<Grant {self.user_id} {self.namespace} {self.kinds_csv}>"
+
+
+class AuditEvent(db.Model):
+    """One line of the audit log: who did what to what."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    actor_name: Mapped[str | None] = mapped_column(sa.String(150))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target: Mapped[str | None] = mapped_column(sa.String(300))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
