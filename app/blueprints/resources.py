@@ -75,12 +75,14 @@ def _namespace_choices(access: Access, kind: Kind) -> list[str]:
         return []
 
 
-@bp.context_processor
+@bp.app_context_processor
 def switcher():
-    """Give the kind switcher the kinds (and their K9s aliases) the user may open."""
-    if not current_user.is_authenticated:
-        return {}
-    return {"switcher_kinds": Access(current_user).kinds()}
+    """Give templates switcher_kinds(): the kinds (with K9s aliases) the user may open."""
+
+    def switcher_kinds() -> list[Kind]:
+        return Access(current_user).kinds() if current_user.is_authenticated else []
+
+    return {"switcher_kinds": switcher_kinds}
 
 
 @bp.get("/")
