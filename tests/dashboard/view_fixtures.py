@@ -1,0 +1,230 @@
+"""Fixtures for the dashboard and resource-tab tests, against the real lab.
+
+Each test session gets two fresh namespaces (``<prefix>-a`` and ``<prefix>-b``) with pods, an
+event, a ConfigMap and a Secret, plus K8sGPT Results about them in the K8sGPT namespace -- some
+deliberately odd. Everything test-made carries the label ``codex-test=dashboard`` and is deleted
+at the end. Users get random high ids so their RBAC bindings never collide with another
+session's users in the shared lab.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.cluster.gateway import Conflict, Gateway, NotFound
+from app.cluster.rbac_sync import sync_user
+from app.config import TestConfig
+from app.extensions import db
+from app.models import Grant, User
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
+K8SGPT_NS = os.environ.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
+RESULTS = f"/apis/core.k8sgpt.ai/v1alpha1/namespaces/{K8SGPT_NS}/results"
+TEST_LABEL = {"codex-test": "dashboard"}
+PASSWORD = "correct horse battery staple"
+XSS = "<script>alert('xss')</script><img src=x onerror=alert(1)>"
+SECRET_VALUE = "s3cr3t-value-never-shown"
+
+
+class Kube:
+    """Raw requests as the lab's administrator, for arranging test objects."""
+
+    def __init__(self):
+        self.gw = Gateway(kubeconfig=str(STATE / "kubeconfig"), timeout=(5, 60))
+        self.api = self.gw.as_app()
+
+    def create(self, path: str, body: dict) -> dict:
+        try:
+            return self.gw.request(self.api, "POST", path, body=body)
+        except Conflict:
+            return {}
+
+    def delete(self, path: str, **query) -> None:
+        try:
+            self.gw.request(self.api, "DELETE", path, query=query or None)
+        except NotFound:
+            pass
+
+    def get(self, path: str, **query) -> dict:
+        return self.gw.get(self.api, path, **query)
+
+
+def _result(name: str, spec: dict | None) -> dict:
+    body = {"apiVersion": "core.k8sgpt.ai/v1alpha1", "kind": "Result",
+            "metadata": {"name": name, "labels": dict(TEST_LABEL)}}
+    if spec is not None:
+        body["spec"] = spec
+    return body
+
+
+def _spec(kind: str, name: str, text: str, **extra) -> dict:
+    spec = {"kind": kind, "name": name, "error": [{"text": text}], "details": "",
+            "parentObject": "", "backend": "noopai"}
+    spec.update(extra)
+    return spec
+
+
+@pytest.fixture(scope="session")
+def kube():
+    if subprocess.run([str(ROOT / "scripts/lab"), "status"], capture_output=True,
+                      timeout=60).returncode != 0:
+        subprocess.run([str(ROOT / "scripts/lab"), "up"], check=True, timeout=600)
+    kube = Kube()
+    yield kube
+    kube.gw.close()
+
+
+@pytest.fixture(scope="session")
+def world(kube):
+    """Create the namespaces, objects and Results the tests look at; delete them afterwards."""
+    prefix = f"codex-dash-{uuid.uuid4().hex[:6]}"
+    ns_a, ns_b = f"{prefix}-a", f"{prefix}-b"
+    for ns in (ns_a, ns_b):
+        kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": TEST_LABEL}})
+    _wait_for_default_service_account(kube, (ns_a, ns_b))
+    for ns in (ns_a, ns_b):
+        for i in range(3):
+            kube.create(f"/api/v1/namespaces/{ns}/pods", {"metadata": {
+                "name": f"web-{i}", "labels": {**TEST_LABEL, "app": "web"},
+                "annotations": {"note": XSS}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/web:1"}]}})
+        kube.create(f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {
+            "name": "settings", "labels": TEST_LABEL}, "data": {"html": XSS}})
+        kube.create(f"/api/v1/namespaces/{ns}/secrets", {"metadata": {
+            "name": "db-credentials", "labels": TEST_LABEL},
+            "stringData": {"password": SECRET_VALUE}})
+        kube.create(f"/api/v1/namespaces/{ns}/events", {
+            "metadata": {"name": f"web-0.{uuid.uuid4().hex[:8]}", "labels": TEST_LABEL},
+            "involvedObject": {"kind": "Pod", "name": "web-0", "namespace": ns,
+                               "apiVersion": "v1"},
+            "reason": "BackOff", "message": f"Back-off in {ns}: {XSS}", "type": "Warning",
+            "count": 3, "firstTimestamp": "2026-11-26T10:00:00Z",
+            "lastTimestamp": "2026-11-26T10:05:00Z",
+            "source": {"component": "codex-test"}})
+    tag = prefix
+    results = {
+        "a_pod": _result(f"{tag}-a-pod", _spec(
+            "Pod", f"{ns_a}/web-0", f"back-off restarting failed container in {ns_a} {XSS}",
+            details=f"Explanation {XSS}", parentObject="Deployment/web")),
+        "a_sensitive": _result(f"{tag}-a-secret", _spec(
+            "Pod", f"{ns_a}/web-1", "Secret db-credentials-prod is not found",
+            error=[{"text": "Secret db-credentials-prod is not found",
+                    "sensitive": [{"unmasked": "db-credentials-prod", "masked": "ZGItY3Jl"}]}])),
+        "b_pod": _result(f"{tag}-b-pod", _spec("Pod", f"{ns_b}/web-0", f"only-in-{ns_b}")),
+        "cluster": _result(f"{tag}-node", _spec("Node", f"{tag}-node", "cluster-scoped finding")),
+        "no_spec": _result(f"{tag}-no-spec", None),
+        "empty": _result(f"{tag}-empty", _spec("", "", "", error=[])),
+        "bad_name": _result(f"{tag}-bad-name", _spec("Pod", "/", "bad name")),
+        "odd_errors": _result(f"{tag}-odd-errors", _spec(
+            "Pod", f"{ns_a}/web-2", "x", error=[{}, {"sensitive": [{}]}, {"text": "real text"}])),
+    }
+    for body in results.values():
+        kube.create(RESULTS, body)
+    yield {"ns_a": ns_a, "ns_b": ns_b, "prefix": prefix,
+           "results": {key: body["metadata"]["name"] for key, body in results.items()}}
+    kube.delete(RESULTS, labelSelector="codex-test=dashboard")
+    for ns in (ns_a, ns_b):
+        kube.delete(f"/api/v1/namespaces/{ns}")
+
+
+def _wait_for_default_service_account(kube, namespaces, timeout=60):
+    deadline = time.monotonic() + timeout
+    for ns in namespaces:
+        while True:
+            try:
+                kube.get(f"/api/v1/namespaces/{ns}/serviceaccounts/default")
+                break
+            except NotFound:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"no default ServiceAccount in {ns} after {timeout}s")
+                time.sleep(0.5)
+
+
+class ViewTestConfig(TestConfig):
+    CODEX_KUBECONFIG = str(STATE / "app.kubeconfig")
+    CODEX_RESULTS_MAX_AGE = 0  # read Results on every request: tests look right after creating
+
+
+@pytest.fixture
+def app(kube):
+    app = create_app(ViewTestConfig)
+    with app.app_context():
+        db.create_all()
+    yield app
+    app.extensions["codex_gateway"].close()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user with grants ({namespace: kinds}), sync their RBAC, return their id."""
+    made = []
+
+    def make(username, grants=None, admin=False):
+        with app.app_context():
+            user = User(id=random.randint(100_000, 2_000_000_000), username=username,
+                        is_admin=admin)
+            user.set_password(PASSWORD)
+            for namespace, kinds in (grants or {}).items():
+                grant = Grant(namespace=namespace)
+                grant.kinds = set(kinds)
+                user.grants.append(grant)
+            db.session.add(user)
+            db.session.commit()
+            sync_user(user)
+            made.append(user.id)
+            return user.id
+
+    yield make
+    with app.app_context():
+        for user_id in made:
+            user = db.session.get(User, user_id)
+            user.grants.clear()
+            user.is_admin = False
+            db.session.commit()
+            sync_user(user)  # removes the user's RoleBindings from the lab
+
+
+@pytest.fixture
+def login(app):
+    """Return a logged-in test client for a username."""
+
+    def login_as(username):
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                               "csrf_token": token})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return client
+
+    return login_as
+
+
+ALL_KINDS = ("pods", "configmaps", "secrets", "events", "deployments", "services")
+
+
+@pytest.fixture
+def dev_a(world, make_user, login):
+    """A developer granted only namespace A (pods, configmaps, secrets, events...)."""
+    make_user("dev-a", {world["ns_a"]: ALL_KINDS})
+    return login("dev-a")
+
+
+@pytest.fixture
+def admin(world, make_user, login):
+    make_user("platform-admin", admin=True)
+    return login("platform-admin")
+
+
+def page_text(response) -> str:
+    return response.get_data(as_text=True)
