@@ -69,6 +69,7 @@ class Config:
     CODEX_OIDC_SCOPES = _env("CODEX_OIDC_SCOPES", "openid email profile")
     CODEX_OIDC_GROUPS_CLAIM = _env("CODEX_OIDC_GROUPS_CLAIM", "groups")
     CODEX_ADMIN_GROUP = _env("CODEX_ADMIN_GROUP")
+    CODEX_OIDC_TIMEOUT = float(_env("CODEX_OIDC_TIMEOUT", "10"))  # seconds per provider request
 
 
 class TestConfig(Config):
