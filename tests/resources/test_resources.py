@@ -5,7 +5,7 @@ import base64
 import pytest
 from view_fixtures import SECRET_VALUE, XSS, page_text
 
-from app.cluster.gateway import gateway
+from app.cluster.gateway import Forbidden, gateway
 from app.extensions import db
 from app.kinds import get_kind
 from app.models import User
@@ -106,16 +106,20 @@ def test_pages_follow_each_other_without_gaps(world, app, dev_a):
     with app.test_request_context():
         user = db.session.scalar(db.select(User).where(User.username == "dev-a"))
         reader = UserReader(gateway(), user)
+        pods = get_kind("pods")
         seen, cursor = [], ""
         for _ in range(5):
-            page = list_page(reader, get_kind("pods"), [world["ns_a"], world["ns_b"]],
-                             Query(cursor=cursor), page_size=2)
-            seen += [row.name for row in page.rows]
+            page = list_page(reader, pods, [world["ns_a"]], Query(cursor=cursor), page_size=2)
+            seen.append([row.name for row in page.rows])
             cursor = page.next_cursor
             if not cursor:
                 break
-    # B is not granted: the API server itself refuses dev-a there, so only A's pods come back.
-    assert seen[:3] == ["web-0", "web-1", "web-2"]
+        filtered = list_page(reader, pods, [world["ns_a"]], Query(text="web-2"), page_size=1)
+        # The API server backs the app's check: dev-a's own reads of B are refused.
+        with pytest.raises(Forbidden):
+            reader.list(pods, world["ns_b"])
+    assert seen == [["web-0", "web-1"], ["web-2"]]
+    assert [row.name for row in filtered.rows] == ["web-2"] and filtered.next_cursor is None
 
 
 def test_table_fragment_for_htmx(world, dev_a):
