@@ -58,6 +58,9 @@ class Config:
     CODEX_KUBE_CONTEXT = _env("CODEX_KUBE_CONTEXT")
     CODEX_KUBE_TIMEOUT = _timeout(_env("CODEX_KUBE_TIMEOUT", "3,10"))
     CODEX_K8SGPT_NAMESPACE = _env("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
+    # Seconds a process serves its cached K8sGPT Results before re-reading them in the
+    # background (0: read on every request). Issue 4, app/findings.py.
+    CODEX_RESULTS_MAX_AGE = float(_env("CODEX_RESULTS_MAX_AGE", "5"))
     CODEX_IMPERSONATION = _flag("CODEX_IMPERSONATION", True)
     CODEX_USERS_NAMESPACE = _env("CODEX_USERS_NAMESPACE", "cluster-codex-users")
     CODEX_USERS_GROUP = _env("CODEX_USERS_GROUP", "cluster-codex:users")
