@@ -54,7 +54,8 @@ def pod_name(i: int) -> str:
 
 
 def pod_namespace(i: int) -> str:
-    return NAMESPACES[i % len(NAMESPACES)]
+    # Blocks of APPS consecutive pods per namespace: every namespace holds every app.
+    return NAMESPACES[(i // APPS) % len(NAMESPACES)]
 
 
 def pod_body(i: int) -> dict:
@@ -70,7 +71,7 @@ def pod_body(i: int) -> dict:
 
 
 def result_body(i: int) -> dict:
-    target = i * (PODS // RESULTS)
+    target = i * (PODS // RESULTS) + i % (PODS // RESULTS)  # every app gets findings
     return {
         "apiVersion": "core.k8sgpt.ai/v1alpha1", "kind": "Result",
         "metadata": {"name": f"bench-result-{i:05d}", "labels": dict(LABEL)},
