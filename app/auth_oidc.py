@@ -1,0 +1,261 @@
+"""Single sign-on through an OpenID Connect provider (Authlib client, code flow + PKCE).
+
+Identity is the pair (issuer, subject) from a validated ID token; email and name are
+refreshed from the token at every login, the username is chosen once at first login.
+When CODEX_ADMIN_GROUP is set, the provider's groups claim is authoritative for OIDC
+users: a login inside the group makes the user an administrator, a login outside it
+takes administrator rights away (audited). Without CODEX_ADMIN_GROUP, OIDC logins never
+change is_admin. Local accounts are never linked to OIDC identities (not even by email).
+"""
+
+import hashlib
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import requests
+import sqlalchemy as sa
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from joserfc.errors import JoseError
+
+from app.auth import audit, record_login
+from app.blueprints.auth import safe_next
+from app.extensions import db
+from app.models import User
+
+bp = Blueprint("oidc", __name__, url_prefix="/auth/oidc")
+
+EXTENSION_KEY = "codex.oidc"
+_NEXT_KEY = "oidc_next"
+_USERNAME_MAX = 150
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """What the views need, kept in app.extensions (one client per app)."""
+
+    client: FlaskOAuth2App
+    issuer: str
+    groups_claim: str
+    admin_group: str | None
+
+
+class SignInError(Exception):
+    """A sign-in that must stop here, with the status and message the user sees."""
+
+    def __init__(self, status, message, reason, *, target=None):
+        super().__init__(reason)
+        self.status = status
+        self.message = message
+        self.reason = reason
+        self.target = target
+
+
+def init_app(app):
+    """Register the OIDC client and blueprint when CODEX_OIDC_ISSUER is set."""
+    issuer = (app.config.get("CODEX_OIDC_ISSUER") or "").rstrip("/")
+    if not issuer:
+        return
+    client_id = app.config.get("CODEX_OIDC_CLIENT_ID")
+    scopes = app.config.get("CODEX_OIDC_SCOPES") or "openid email profile"
+    if not client_id:
+        raise RuntimeError("CODEX_OIDC_ISSUER is set but CODEX_OIDC_CLIENT_ID is not")
+    if "openid" not in scopes.split():
+        raise RuntimeError("CODEX_OIDC_SCOPES must include 'openid'")
+    secret = app.config.get("CODEX_OIDC_CLIENT_SECRET")
+    client_kwargs = {
+        "scope": scopes,
+        "code_challenge_method": "S256",
+        "default_timeout": float(app.config.get("CODEX_OIDC_TIMEOUT") or 10),
+    }
+    if not secret:
+        client_kwargs["token_endpoint_auth_method"] = "none"  # a public client, PKCE only
+    # Built directly rather than through the shared OAuth registry, which caches one
+    # client per name process-wide: every app (and every test app) gets its own.
+    client = FlaskOAuth2App(
+        FlaskIntegration("oidc"),
+        "oidc",
+        client_id=client_id,
+        client_secret=secret,
+        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+        client_kwargs=client_kwargs,
+    )
+    app.extensions[EXTENSION_KEY] = OidcSettings(
+        client=client,
+        issuer=issuer,
+        groups_claim=app.config.get("CODEX_OIDC_GROUPS_CLAIM") or "groups",
+        admin_group=app.config.get("CODEX_ADMIN_GROUP") or None,
+    )
+    app.register_blueprint(bp)
+
+
+def oidc_enabled(app=None):
+    """True when single sign-on is configured for this app."""
+    return EXTENSION_KEY in (app or current_app).extensions
+
+
+def _settings():
+    return current_app.extensions[EXTENSION_KEY]
+
+
+@bp.get("/login")
+def login():
+    """Send the browser to the provider's sign-in page."""
+    settings = _settings()
+    with _talking_to_provider():
+        _check_discovery(settings)
+        response = settings.client.authorize_redirect(url_for(".callback", _external=True))
+    session[_NEXT_KEY] = safe_next(request.args.get("next"))
+    return response
+
+
+@bp.get("/callback")
+def callback():
+    """Finish sign-in: check state, exchange the code, validate the ID token, log in."""
+    settings = _settings()
+    error = request.args.get("error")
+    if error:
+        raise SignInError(
+            403,
+            "The sign-in provider did not let you in. Try again, or ask your administrator "
+            "for access.",
+            f"provider returned {error}: {request.args.get('error_description', '')}".strip(),
+        )
+    state = request.args.get("state")
+    if not state or settings.client.framework.get_state_data(session, state) is None:
+        raise SignInError(
+            400,
+            "This sign-in attempt is not valid (unknown or missing state). Please sign in again.",
+            "missing or unknown state",
+        )
+    with _talking_to_provider():
+        token = settings.client.authorize_access_token()
+    claims = token.get("userinfo")
+    if not claims:
+        raise SignInError(502, _MISCONFIGURED, "token response without an ID token")
+    user = _user_for_claims(claims, settings)
+    next_url = session.get(_NEXT_KEY)
+    session.clear()  # a fresh session: nothing from before the login survives
+    record_login(user, "oidc")
+    db.session.commit()
+    return redirect(next_url or url_for("index"), 303)
+
+
+@bp.errorhandler(SignInError)
+def sign_in_failed(error):
+    """Audit the refused sign-in and explain it; nothing else is written."""
+    db.session.rollback()
+    session.pop(_NEXT_KEY, None)
+    audit(None, "login.failed", error.target or "(oidc)", f"method: oidc; {error.reason}")
+    db.session.commit()
+    current_app.logger.warning("OIDC sign-in refused: %s", error.reason)
+    return render_template("oidc/error.html", message=error.message, status_code=error.status), error.status
+
+
+_UNREACHABLE = "The sign-in provider can't be reached. Please try again in a few minutes."
+_MISCONFIGURED = (
+    "Single sign-on is not set up correctly, so you can't sign in with it right now. "
+    "Please tell your administrator."
+)
+
+
+@contextmanager
+def _talking_to_provider():
+    """Turn failures of the provider round trips into SignInError."""
+    try:
+        yield
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise SignInError(503, _UNREACHABLE, f"provider unreachable: {type(exc).__name__}") from exc
+    except requests.HTTPError as exc:
+        where = f"HTTP {exc.response.status_code} for {exc.response.url}" if exc.response is not None else exc
+        raise SignInError(502, _MISCONFIGURED, f"provider answered {where}") from exc
+    except MismatchingStateError as exc:
+        raise SignInError(400, "This sign-in attempt is not valid. Please sign in again.", "state mismatch") from exc
+    except OAuthError as exc:
+        if exc.error in {"invalid_client", "unauthorized_client"}:
+            raise SignInError(502, _MISCONFIGURED, f"token endpoint: {exc.error}") from exc
+        raise SignInError(
+            401,
+            "The sign-in provider did not confirm your sign-in. Please sign in again.",
+            f"token endpoint: {exc.error} {exc.description or ''}".strip(),
+        ) from exc
+    except JoseError as exc:
+        raise SignInError(
+            401,
+            "The sign-in response could not be verified. Please sign in again.",
+            f"ID token rejected: {exc.error} {exc.description or ''}".strip(),
+        ) from exc
+    except ValueError as exc:  # a reply that is not the JSON the protocol promises
+        raise SignInError(502, _MISCONFIGURED, f"unreadable provider response: {exc}") from exc
+
+
+def _check_discovery(settings):
+    """Load the discovery document and insist it describes the configured issuer."""
+    metadata = settings.client.load_server_metadata()
+    if metadata.get("issuer", "").rstrip("/") != settings.issuer:
+        raise SignInError(
+            502, _MISCONFIGURED, f"discovery names issuer {metadata.get('issuer')!r}, expected {settings.issuer!r}"
+        )
+
+
+def _user_for_claims(claims, settings):
+    """Find or create the user for validated ID token claims; apply email, name, groups."""
+    issuer, subject = claims["iss"], claims["sub"]
+    user = db.session.scalar(
+        sa.select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)
+    )
+    if user is not None and user.is_disabled:
+        raise SignInError(
+            403,
+            "Your account is disabled. Ask an administrator to re-enable it.",
+            "account disabled",
+            target=user.username,
+        )
+    if user is None:
+        user = User(username=_unique_username(claims), oidc_issuer=issuer, oidc_subject=subject)
+        db.session.add(user)
+        db.session.flush()
+        audit(user, "user.create", user.username, f"first OIDC login ({issuer}, sub {subject})")
+    if claims.get("email"):
+        user.email = str(claims["email"])[:320]
+    if claims.get("name"):
+        user.display_name = str(claims["name"])[:200]
+    if settings.admin_group:
+        _apply_admin_group(user, _groups(claims, settings.groups_claim), settings.admin_group)
+    return user
+
+
+def _apply_admin_group(user, groups, admin_group):
+    """Make admin status follow membership of the admin group (audited when it changes)."""
+    should_be_admin = admin_group in groups
+    if user.is_admin != should_be_admin:
+        user.is_admin = should_be_admin
+        action = "user.promote" if should_be_admin else "user.demote"
+        verb = "member" if should_be_admin else "no longer a member"
+        audit(user, action, user.username, f"{verb} of OIDC group {admin_group!r}")
+
+
+def _groups(claims, claim_name):
+    """Return the groups claim as a set of names (a list, or one string)."""
+    value = claims.get(claim_name)
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, (list, tuple)):
+        return {str(item) for item in value}
+    return set()
+
+
+def _unique_username(claims):
+    """Derive a username from preferred_username or email, suffixed until it is free."""
+    wanted = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0]
+    base = re.sub(r"[^a-z0-9._-]+", "-", str(wanted).lower()).strip("-._")
+    if not base:
+        base = "user-" + hashlib.sha256(f"{claims['iss']} {claims['sub']}".encode()).hexdigest()[:8]
+    base = base[: _USERNAME_MAX - 6]
+    candidate, n = base, 1
+    while db.session.scalar(sa.select(User.id).where(User.username == candidate)) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
