@@ -216,18 +216,23 @@ def _ingress_backends(facts: Facts) -> list[tuple[str, str]]:
 
 def ingress_backend_missing(facts: Facts) -> str:
     errors = " ".join(facts.errors)
-    missing = re.findall(r"service ([\w.-]+/)?([\w.-]+) which does not exist", errors)
-    backends = [name for _, name in _ingress_backends(facts)]
-    # K8sGPT may mask the names in its error text: trust only names the Ingress really uses.
-    names = [m[1] for m in missing if not backends or m[1] in backends] or backends[:1]
-    target = names[0] if names else "<backend-service>"
-    pointer = next((p for p, name in _ingress_backends(facts) if name == target),
-                   "/spec/rules/0/http/paths/0/backend/service/name")
-    diagnosis = [f"Ingress `{facts.name}` routes to Service `{target}`, which does not exist in "
-                 f"`{facts.namespace}`, so the ingress controller answers 503 for that path."]
+    named = [m[1] for m in re.findall(r"service ([\w.-]+/)?([\w.-]+) which does not exist", errors)]
+    backends = _ingress_backends(facts)
+    # K8sGPT masks the names in its error text: trust only names the Ingress really uses.
+    known = [b for b in backends if b[1] in named] or (backends if len(backends) == 1 else [])
+    pointer, target = known[0] if known else ("<path-of-the-missing-backend>", "<missing-service>")
+    all_names = " ".join(dict.fromkeys(name for _, name in backends)) or "<backend-service>"
+    if known:
+        diagnosis = [f"Ingress `{facts.name}` routes to Service `{target}`, which does not exist in "
+                     f"`{facts.namespace}`, so the ingress controller answers 503 for that path."]
+    else:
+        paths = "\n".join(f"- `{name}` → `{p}`" for p, name in backends)
+        diagnosis = [f"Ingress `{facts.name}` routes to several Services and K8sGPT's message names one that does "
+                     f"not exist (its name is masked). Step 1 shows which one; its JSON path in the Ingress is:\n\n{paths}"]
     release = ((facts.obj or {}).get("metadata", {}).get("annotations") or {}).get("meta.helm.sh/release-name")
-    steps = [("Confirm the Service is missing", _k(facts, f"get service {target}"),
-              "Nothing, it only reads.", "`NotFound` confirms it."),
+    steps = [("Confirm which backend Service is missing",
+              _k(facts, f"get service {target if known else all_names}"),
+              "Nothing, it only reads.", "`NotFound` names the missing Service."),
              ("List the Services that do exist", _k(facts, "get services"), "Nothing, it only reads.",
               "Find the one that now serves this traffic (renamed in a release?).")]
     if release:
@@ -237,7 +242,7 @@ def ingress_backend_missing(facts: Facts) -> str:
                       "The Service exists again:", _k(facts, f"get service {target}")))
     patch = json.dumps([{"op": "replace", "path": pointer, "value": "<existing-service>"}])
     undo = json.dumps([{"op": "replace", "path": pointer, "value": target}])
-    steps.append((f"Point the Ingress at the Service that exists",
+    steps.append(("Point the Ingress at the Service that exists",
                   _k(facts, f"patch ingress {facts.name} --type=json -p '{patch}'"),
                   f"Changes only that backend of Ingress `{facts.name}`; other paths are untouched.",
                   "The backend resolves and has endpoints:", _k(facts, f"describe ingress {facts.name}"),

@@ -18,7 +18,7 @@ PLANNER_KEY = "planner-test-key-0042"
 
 @pytest.fixture(scope="session")
 def planner():
-    with PlannerProcess("--delay-ms", "1") as process:
+    with PlannerProcess("--delay-ms", "0") as process:
         yield process
 
 
