@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import re
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -12,9 +11,11 @@ from app.models import AuditEvent, User
 from tests.support.oidc_flow import (
     CALLBACK_URL,
     CLIENT_ID,
+    any_page,
     begin_sign_in,
     is_signed_in,
     sign_in,
+    sign_out,
 )
 from tests.support.oidc_provider import query_params
 
@@ -42,15 +43,6 @@ def audit_actions(app, target):
                 sa.select(AuditEvent).where(AuditEvent.target == target).order_by(AuditEvent.id)
             )
         ]
-
-
-def any_page(client):
-    """A page that needs neither a login nor the cluster: the 404 page, in the full layout."""
-    return client.get("/oidc-tests-no-such-page").get_data(as_text=True)
-
-
-def csrf_token(client):
-    return re.search(r'name="csrf-token" content="([^"]+)"', any_page(client)).group(1)
 
 
 def test_login_page_offers_sso_only_when_configured(make_app, oidc_provider):
@@ -199,7 +191,7 @@ def test_logout_ends_the_sso_session(client, oidc_provider, sub):
     sign_in(client, oidc_provider, sub)
     assert is_signed_in(client)
 
-    response = client.post("/logout", data={"csrf_token": csrf_token(client)})
+    response = sign_out(client)
 
     assert response.status_code == 303
     assert not is_signed_in(client)

@@ -5,6 +5,7 @@ sign-in at the app, performs the provider's authorization step over real HTTP
 (``OidcProvider.authorize``), then feeds the provider's redirect back to the test client.
 """
 
+import re
 import socket
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -52,3 +53,18 @@ def closed_port_url():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def any_page(client):
+    """A page that needs neither a login nor the cluster: the 404 page, in the full layout."""
+    return client.get("/oidc-tests-no-such-page").get_data(as_text=True)
+
+
+def csrf_token(client):
+    """The CSRF token of the client's session, as pages embed it."""
+    return re.search(r'name="csrf-token" content="([^"]+)"', any_page(client)).group(1)
+
+
+def sign_out(client):
+    """Press "Sign out" (a POST with the CSRF token); return the response."""
+    return client.post("/logout", data={"csrf_token": csrf_token(client)})
