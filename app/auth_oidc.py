@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import logout_user
 from joserfc.errors import JoseError
 
 from app.auth import audit, record_login
@@ -91,11 +92,6 @@ def init_app(app):
     app.register_blueprint(bp)
 
 
-def oidc_enabled(app=None):
-    """True when single sign-on is configured for this app."""
-    return EXTENSION_KEY in (app or current_app).extensions
-
-
 def _settings():
     return current_app.extensions[EXTENSION_KEY]
 
@@ -115,15 +111,18 @@ def login():
 def callback():
     """Finish sign-in: check state, exchange the code, validate the ID token, log in."""
     settings = _settings()
+    state = request.args.get("state")
     error = request.args.get("error")
     if error:
+        if state:
+            settings.client.framework.clear_state_data(session, state)
+        said = f"{error}: {request.args.get('error_description', '')}"[:300]
         raise SignInError(
             403,
             "The sign-in provider did not let you in. Try again, or ask your administrator "
             "for access.",
-            f"provider returned {error}: {request.args.get('error_description', '')}".strip(),
+            f"provider returned {said}".strip(" :"),
         )
-    state = request.args.get("state")
     if not state or settings.client.framework.get_state_data(session, state) is None:
         raise SignInError(
             400,
@@ -139,7 +138,10 @@ def callback():
     next_url = session.get(_NEXT_KEY)
     session.clear()  # a fresh session: nothing from before the login survives
     record_login(user, "oidc")
-    db.session.commit()
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError as exc:  # the same first login finishing twice at once
+        raise SignInError(409, "Please sign in again.", "concurrent first login") from exc
     return redirect(next_url or url_for("index"), 303)
 
 
@@ -147,11 +149,13 @@ def callback():
 def sign_in_failed(error):
     """Audit the refused sign-in and explain it; nothing else is written."""
     db.session.rollback()
+    logout_user()
     session.pop(_NEXT_KEY, None)
     audit(None, "login.failed", error.target or "(oidc)", f"method: oidc; {error.reason}")
     db.session.commit()
     current_app.logger.warning("OIDC sign-in refused: %s", error.reason)
-    return render_template("oidc/error.html", message=error.message, status_code=error.status), error.status
+    page = render_template("oidc/error.html", message=error.message, status_code=error.status)
+    return page, error.status
 
 
 _UNREACHABLE = "The sign-in provider can't be reached. Please try again in a few minutes."
@@ -167,12 +171,16 @@ def _talking_to_provider():
     try:
         yield
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise SignInError(503, _UNREACHABLE, f"provider unreachable: {type(exc).__name__}") from exc
+        reason = f"provider unreachable: {type(exc).__name__}"
+        raise SignInError(503, _UNREACHABLE, reason) from exc
     except requests.HTTPError as exc:
-        where = f"HTTP {exc.response.status_code} for {exc.response.url}" if exc.response is not None else exc
+        reply = exc.response
+        where = f"HTTP {reply.status_code} for {reply.url}" if reply is not None else exc
         raise SignInError(502, _MISCONFIGURED, f"provider answered {where}") from exc
     except MismatchingStateError as exc:
-        raise SignInError(400, "This sign-in attempt is not valid. Please sign in again.", "state mismatch") from exc
+        raise SignInError(
+            400, "This sign-in attempt is not valid. Please sign in again.", "state mismatch"
+        ) from exc
     except OAuthError as exc:
         if exc.error in {"invalid_client", "unauthorized_client"}:
             raise SignInError(502, _MISCONFIGURED, f"token endpoint: {exc.error}") from exc
@@ -196,7 +204,9 @@ def _check_discovery(settings):
     metadata = settings.client.load_server_metadata()
     if metadata.get("issuer", "").rstrip("/") != settings.issuer:
         raise SignInError(
-            502, _MISCONFIGURED, f"discovery names issuer {metadata.get('issuer')!r}, expected {settings.issuer!r}"
+            502,
+            _MISCONFIGURED,
+            f"discovery names issuer {metadata.get('issuer')!r}, expected {settings.issuer!r}",
         )
 
 
@@ -252,7 +262,8 @@ def _unique_username(claims):
     wanted = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0]
     base = re.sub(r"[^a-z0-9._-]+", "-", str(wanted).lower()).strip("-._")
     if not base:
-        base = "user-" + hashlib.sha256(f"{claims['iss']} {claims['sub']}".encode()).hexdigest()[:8]
+        identity = f"{claims['iss']} {claims['sub']}".encode()
+        base = "user-" + hashlib.sha256(identity).hexdigest()[:8]
     base = base[: _USERNAME_MAX - 6]
     candidate, n = base, 1
     while db.session.scalar(sa.select(User.id).where(User.username == candidate)) is not None:

@@ -54,7 +54,7 @@ class OidcProvider:
             f"{self.issuer}/users/{quote(sub, safe='')}", json=claims, timeout=HTTP_TIMEOUT
         )
         if response.status_code != 204:
-            raise ProviderError(f"setting user {sub!r} failed: {response.status_code} {response.text}")
+            raise ProviderError(f"setting user {sub!r}: {response.status_code} {response.text}")
 
     def authorize(self, authorization_url: str, sub: str) -> str:
         """Sign in as ``sub`` at the authorization form; return the redirect back to the app."""
@@ -72,7 +72,7 @@ class OidcProvider:
             timeout=HTTP_TIMEOUT,
         )
         if response.status_code != 201:
-            raise ProviderError(f"client registration failed: {response.status_code} {response.text}")
+            raise ProviderError(f"registering a client: {response.status_code} {response.text}")
         body = response.json()
         return body["client_id"], body["client_secret"]
 
