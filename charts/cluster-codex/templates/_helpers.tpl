@@ -1,0 +1,53 @@
+{{- define "cluster-codex.labels" -}}
+app.kubernetes.io/name: cluster-codex
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: cluster-codex
+helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+{{- end }}
+
+{{- define "cluster-codex.appSubject" -}}
+{{- if eq .Values.appSubject.kind "ServiceAccount" }}
+- kind: ServiceAccount
+  name: {{ .Values.appSubject.name }}
+  namespace: {{ .Values.appSubject.namespace }}
+{{- else if eq .Values.appSubject.kind "User" }}
+- kind: User
+  apiGroup: rbac.authorization.k8s.io
+  name: {{ .Values.appSubject.name }}
+{{- else }}
+{{- fail "appSubject.kind must be User or ServiceAccount" }}
+{{- end }}
+{{- end }}
+
+{{/* The grantable kinds: name -> rules. Keep in sync with app/access.py KINDS. */}}
+{{- define "cluster-codex.kinds" -}}
+pods:
+  - {apiGroups: [""], resources: [pods], verbs: [get, list, watch]}
+  - {apiGroups: [""], resources: [pods/log], verbs: [get]}
+deployments:
+  - {apiGroups: [apps], resources: [deployments], verbs: [get, list, watch]}
+statefulsets:
+  - {apiGroups: [apps], resources: [statefulsets], verbs: [get, list, watch]}
+daemonsets:
+  - {apiGroups: [apps], resources: [daemonsets], verbs: [get, list, watch]}
+replicasets:
+  - {apiGroups: [apps], resources: [replicasets], verbs: [get, list, watch]}
+jobs:
+  - {apiGroups: [batch], resources: [jobs], verbs: [get, list, watch]}
+cronjobs:
+  - {apiGroups: [batch], resources: [cronjobs], verbs: [get, list, watch]}
+services:
+  - {apiGroups: [""], resources: [services], verbs: [get, list, watch]}
+ingresses:
+  - {apiGroups: [networking.k8s.io], resources: [ingresses], verbs: [get, list, watch]}
+configmaps:
+  - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}
+persistentvolumeclaims:
+  - {apiGroups: [""], resources: [persistentvolumeclaims], verbs: [get, list, watch]}
+events:
+  - {apiGroups: [""], resources: [events], verbs: [get, list, watch]}
+  - {apiGroups: [events.k8s.io], resources: [events], verbs: [get, list, watch]}
+secrets:
+  # list only: the app shows secret names (metadata-only lists), never values.
+  - {apiGroups: [""], resources: [secrets], verbs: [list]}
+{{- end }}

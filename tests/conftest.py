@@ -1,0 +1,295 @@
+"""Shared fixtures: the app on SQLite and on a real PostgreSQL, clients, users, login.
+
+Every test that uses `app` runs once per database engine named by --db
+(default: both). PostgreSQL is Debian's server, started here in a temporary
+directory on a free port (unix socket only) and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from glob import glob
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+from app.models import Grant, User
+
+PASSWORD = "correct horse battery staple"
+ENGINES = ("sqlite", "postgres")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default="sqlite,postgres",
+                     help="database engines for tests using the `app` fixture: sqlite, postgres "
+                          "or both, comma-separated (default: both)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "db_engines(*names): run this test only on these engines")
+
+
+def pytest_generate_tests(metafunc):
+    if "db_engine" not in metafunc.fixturenames:
+        return
+    chosen = [e.strip() for e in metafunc.config.getoption("--db").split(",") if e.strip()]
+    unknown = set(chosen) - set(ENGINES)
+    if unknown:
+        raise pytest.UsageError(f"--db: unknown engines {sorted(unknown)}")
+    marker = metafunc.definition.get_closest_marker("db_engines")
+    if marker:
+        chosen = [e for e in chosen if e in marker.args] or [marker.args[0]]
+    metafunc.parametrize("db_engine", chosen, indirect=True, scope="function")
+
+
+@pytest.fixture
+def db_engine(request):
+    return request.param
+
+
+# -- PostgreSQL ---------------------------------------------------------------
+
+
+def _pg_bindir():
+    found = sorted(glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).resolve().parent
+    pytest.fail("PostgreSQL server binaries not found: install Debian's postgresql "
+                "(scripts/bootstrap does)")
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster; root runs it as the postgres OS user."""
+
+    def __init__(self):
+        self.bindir = _pg_bindir()
+        self.root = Path(tempfile.mkdtemp(prefix="codex-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.as_postgres = os.geteuid() == 0
+        self._counter = itertools.count(1)
+
+    def _run(self, *args, timeout=120):
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            pytest.fail(f"{' '.join(args[:2])} failed:\n{proc.stdout}\n{proc.stderr}")
+
+    def start(self):
+        self.root.chmod(0o755)
+        self.data.mkdir()
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.data, "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "codex", "-A", "trust", "-E", "UTF8",
+                  "--locale=C", "--no-sync")
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses='' -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
+                  str(self.root / "server.log"), "-w", "-t", "60", "start")
+        return self
+
+    def url(self, database):
+        return f"postgresql+psycopg://codex@/{database}?host={self.root}&port={self.port}"
+
+    def execute(self, sql):
+        import psycopg
+
+        with psycopg.connect(host=str(self.root), port=self.port, user="codex",
+                             dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def new_database_name(self):
+        return f"codex_test_{next(self._counter)}"
+
+    def stop(self):
+        subprocess.run((["runuser", "-u", "postgres", "--"] if self.as_postgres else [])
+                       + [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                          "-w", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A running PostgreSQL server for this test session."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+def _migrated(url):
+    """Run every migration on an empty database, via create_app like production does."""
+    class Template(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    app = create_app(Template)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server):
+    """Name of a database with all migrations applied, copied for each test."""
+    postgres_server.execute("CREATE DATABASE codex_template")
+    _migrated(postgres_server.url("codex_template"))
+    return "codex_template"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    _migrated(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(request, db_engine, tmp_path):
+    """A fresh, migrated database for one test."""
+    if db_engine == "sqlite":
+        path = tmp_path / "codex.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_template")
+    name = server.new_database_name()
+    server.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield server.url(name)
+    server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# -- the app --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def unreachable_kubeconfig(tmp_path_factory):
+    """A kubeconfig whose API server refuses connections (nothing listens on the port)."""
+    path = tmp_path_factory.mktemp("kube") / "unreachable.kubeconfig"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:%d'}}]\n"
+        "users: [{name: nobody, user: {token: not-a-real-token}}]\n"
+        "contexts: [{name: gone, context: {cluster: gone, user: nobody}}]\n" % _free_port()
+    )
+    return str(path)
+
+
+@pytest.fixture
+def app_config(database_url, unreachable_kubeconfig):
+    """Settings for `app`; override this fixture to change them (the cluster is unreachable)."""
+    return {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": unreachable_kubeconfig}
+
+
+@pytest.fixture
+def app(app_config):
+    """The app on a fresh database (one run per engine); CSRF protection stays on."""
+    config = type("Config", (TestConfig,), dict(app_config))
+    app = create_app(config)
+    app.test_client_class = CodexClient
+    yield app
+    from app.cluster.gateway import gateway
+
+    with app.app_context():
+        gateway().close()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class CodexClient(FlaskClient):
+    """A test client that can fetch a CSRF token and submit forms with it."""
+
+    def csrf_token(self):
+        # Any page carries the token in <meta name="csrf-token">; a 404 page is the cheapest.
+        page = self.get("/__csrf-token__").get_data(as_text=True)
+        match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+        assert match, "no csrf-token meta tag in the page"
+        return match.group(1)
+
+    def submit(self, url, data=None, htmx=False, **kwargs):
+        """POST a form with a valid CSRF token (as htmx when asked)."""
+        data = dict(data or {})
+        headers = dict(kwargs.pop("headers", {}))
+        token = self.csrf_token()
+        if htmx:
+            headers.update({"HX-Request": "true", "X-CSRFToken": token})
+        else:
+            data.setdefault("csrf_token", token)
+        return self.post(url, data=data, headers=headers, **kwargs)
+
+
+_HASHES = {}
+
+
+def _password_hash(password):
+    """A real scrypt hash, computed once per password: scrypt is slow on purpose."""
+    if password not in _HASHES:
+        probe = User()
+        probe.set_password(password)
+        _HASHES[password] = probe.password_hash
+    return _HASHES[password]
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: make_user("ann", admin=True, grants={"team-a": {"pods"}})."""
+
+    def make(username, password=PASSWORD, admin=False, disabled=False, grants=None, **fields):
+        with app.app_context():
+            user = User(username=username, is_admin=admin, is_disabled=disabled, **fields)
+            if password:
+                user.password_hash = _password_hash(password)
+            for namespace, kinds in (grants or {}).items():
+                user.grants.append(Grant(namespace=namespace, kinds=kinds, sync_state="synced"))
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username="admin", password=PASSWORD):
+        return self.client.submit("/login", {"username": username, "password": password})
+
+    def logout(self):
+        return self.client.submit("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
