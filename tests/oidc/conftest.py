@@ -1,8 +1,8 @@
 """Fixtures for the OIDC login tests: a real provider process and apps pointed at it.
 
-The app runs as the Flask test client; the provider is a real HTTP server in its own
-process. A test starts sign-in at the app, performs the provider's authorization step
-over real HTTP, then feeds the provider's redirect back to the test client.
+The app runs as the Flask test client on the suite's fresh database (SQLite and
+PostgreSQL, see tests/conftest.py); the provider is a real HTTP server in its own
+process (tests/support/oidc_provider.py).
 """
 
 import sys
@@ -23,34 +23,32 @@ from tests.support.oidc_provider import oidc_provider  # noqa: E402,F401
 
 
 @pytest.fixture
-def make_app():
-    """Build apps with OIDC settings on top of TestConfig (fresh in-memory database each)."""
-    apps = []
+def make_app(app_config):
+    """Build apps with OIDC settings on this test's fresh, migrated database."""
+    made = []
 
     def make(**settings):
         values = {"CODEX_OIDC_CLIENT_ID": CLIENT_ID, "CODEX_OIDC_CLIENT_SECRET": "test-secret"}
+        values.update(app_config)
         values.update(settings)
         app = create_app(type("OidcTestConfig", (TestConfig,), values))
-        with app.app_context():
-            db.create_all()
-        apps.append(app)
+        made.append(app)
         return app
 
     yield make
-    for app in apps:
-        gateway = app.extensions.get("codex_gateway")
-        if gateway is not None:
-            gateway.close()
+    from app.cluster.gateway import gateway
+
+    for app in made:
+        with app.app_context():
+            gateway().close()
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
 def app(make_app, oidc_provider):
+    """The app with single sign-on through the session's provider process."""
     return make_app(CODEX_OIDC_ISSUER=oidc_provider.issuer)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture
