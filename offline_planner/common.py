@@ -58,7 +58,9 @@ def step(number: int, title: str, command: str, changes: str, verify: str = "", 
     """One numbered step: the command, what it changes, how to verify it, how to undo it."""
     parts = [f"### {number}. {title}", code(command), f"**What it changes:** {changes}"]
     if verify or verify_cmd:
-        parts.append(f"**How to verify:** {verify}".rstrip())
+        # A read-only step has nothing to verify or undo: say what to look for in its output.
+        label = "How to verify" if verify_cmd or undo or undo_cmd else "What to look for"
+        parts.append(f"**{label}:** {verify}".rstrip())
         if verify_cmd:
             parts.append(code(verify_cmd))
     if undo or undo_cmd:

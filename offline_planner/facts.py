@@ -185,7 +185,16 @@ def _load_yaml(body: str) -> dict | None:
         data = yaml.safe_load(body)
     except yaml.YAMLError:
         return None
-    return data if isinstance(data, dict) else None
+    return _without_nulls(data) if isinstance(data, dict) else None
+
+
+def _without_nulls(node):
+    """Drop null values so `.get(key, {})` always yields the declared shape."""
+    if isinstance(node, dict):
+        return {k: _without_nulls(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_without_nulls(v) for v in node if v is not None]
+    return node
 
 
 def detect_mode(system: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from offline_planner import remediation, root_cause
 from offline_planner.common import classify
 from offline_planner.facts import read_facts
+
+log = logging.getLogger(__name__)
 
 NO_FINDING = """# Offline planner
 
@@ -23,4 +27,11 @@ def write_plan(messages: list[dict]) -> str:
     if not facts.found:
         return NO_FINDING
     books = root_cause.RUNBOOKS if facts.mode == "root_cause" else remediation.RUNBOOKS
-    return books[classify(facts)](facts)
+    failure = classify(facts)
+    try:
+        return books[failure](facts)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        # Unusual object shapes must not take the demo down: fall back to the general runbook.
+        log.exception("the %s runbook failed; answering with the general one", failure)
+        facts.obj, facts.owners = None, []
+        return books["general"](facts)

@@ -187,7 +187,8 @@ def service_no_endpoints(facts: Facts) -> str:
               "Nothing, it only reads.",
               f"Look for the pods serving this traffic and compare their labels with `{label}`. If they match "
               "but are not Ready, fix the pods instead (their readiness probe or crash).")]
-    patch = json.dumps([{"op": "replace", "path": "/spec/selector", "value": {"app": "<label-of-your-pods>"}}])
+    wanted = {key: "<label-value-of-your-pods>" for key in selector} or {"app": "<label-value-of-your-pods>"}
+    patch = json.dumps([{"op": "replace", "path": "/spec/selector", "value": wanted}])
     undo = json.dumps([{"op": "replace", "path": "/spec/selector", "value": selector}])
     steps.append((f"Point `{svc}`'s selector at the pods' real labels",
                   _k(facts, f"patch service {svc} --type=json -p '{patch}'"),

@@ -104,3 +104,22 @@ def test_fifty_concurrent_streams_all_complete(model):
         results = list(pool.map(run, range(50)))
     assert {reason for _, reason in results} == {"stop"}
     assert len({text for text, _ in results}) == 1
+
+
+def test_odd_object_shapes_still_get_a_runbook(model):
+    messages = simple_messages("```yaml context=object\nkind: Pod\nspec: null\nstatus: {containerStatuses: null}\n```\n")
+    messages[1]["content"] = messages[1]["content"].replace("back-off restarting failed container=web", "OOMKilled")
+    deltas, done = collect(model, messages)
+    assert "".join(deltas).startswith("# Remediation plan — OOMKilled: Pod `team-a/web-1`")
+
+
+def test_markers_can_be_switched_off():
+    from app.planning.model_client import ModelClient, ModelSettings
+    from planner_process import PlannerProcess
+    with PlannerProcess("--no-markers", "--delay-ms", "0") as planner:
+        client = ModelClient(ModelSettings(base_url=planner.base_url))
+        try:
+            deltas, done = collect(client, simple_messages("[[planner:fail=500]]"))
+        finally:
+            client.close()
+    assert done.finish_reason == "stop" and deltas

@@ -50,9 +50,9 @@ def test_remediation_names_the_object_and_gives_working_commands(model, case):
     commands = extract_commands(plan)
     assert commands, "a remediation plan gives commands"
     assert {ns for c in commands for ns in c.namespaces} == {finding.namespace}
-    assert "### 1." in plan and "**What it changes:**" in plan and "**How to verify:**" in plan
+    assert "### 1." in plan and "**What it changes:**" in plan and "**What to look for:**" in plan
     if any(c.changes_cluster for c in commands):
-        assert "**How to undo:**" in plan
+        assert "**How to verify:**" in plan and "**How to undo:**" in plan
 
 
 def test_root_cause_plan_is_a_different_document(model, case):
