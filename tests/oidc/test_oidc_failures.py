@@ -1,5 +1,6 @@
 """Refused OIDC sign-ins: a clear page, the right status, an audit line, nothing else written."""
 
+import socket
 import uuid
 
 import pytest
@@ -53,6 +54,20 @@ def test_provider_down_at_discovery_shows_unreachable(make_app):
     response = client.get("/auth/oidc/login")
 
     assert_refused(app, client, response, 503, UNREACHABLE, "provider unreachable")
+
+
+def test_provider_that_never_answers_times_out(make_app):
+    """Connections are accepted but no reply comes: CODEX_OIDC_TIMEOUT ends the wait."""
+    with socket.socket() as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen()
+        host, port = black_hole.getsockname()
+        app = make_app(CODEX_OIDC_ISSUER=f"http://{host}:{port}", CODEX_OIDC_TIMEOUT=0.5)
+        client = app.test_client()
+
+        response = client.get("/auth/oidc/login")
+
+    assert_refused(app, client, response, 503, UNREACHABLE, "Timeout")
 
 
 def test_provider_down_at_token_exchange_shows_unreachable(make_app, sub):

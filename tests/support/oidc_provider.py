@@ -4,13 +4,17 @@ The provider runs as a separate process (``python -m oidc_provider_mock``) on a 
 loopback port, so the app talks to it over real HTTP: discovery, JWKS, token exchange.
 Tests play the user's part at the provider's authorization form with ``requests``.
 
-Reuse from any test package::
+Reuse from any test package (``tests`` has no ``__init__.py``, so put the repository
+root on ``sys.path`` first, as tests/oidc/conftest.py does)::
 
+    # tests/<area>/conftest.py
     from tests.support.oidc_provider import oidc_provider  # noqa: F401  (the fixture)
 
     def test_something(oidc_provider):
         oidc_provider.set_user("alice", email="alice@example.com", groups=["dev"])
-        ...  # point CODEX_OIDC_ISSUER at oidc_provider.issuer
+        # point CODEX_OIDC_ISSUER at oidc_provider.issuer, start sign-in at the app,
+        # then either oidc_provider.authorize(authorization_url, "alice") (HTTP) or, in a
+        # browser, fill the field with placeholder "sub" and press "Authorize".
 
 Nothing here imports ``oidc_provider_mock`` itself: it emits deprecation warnings at
 import time, which the suite turns into errors.
