@@ -120,10 +120,8 @@ def unreachable_app(tmp_path):
     class Closed(ViewTestConfig):
         CODEX_KUBECONFIG = str(path)
 
-    app = create_app(Closed)
-    with app.app_context():
-        db.create_all()
-    return app
+    Closed.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'codex.db'}"
+    return create_app(Closed)
 
 
 def test_unreachable_cluster_shows_a_banner_not_a_traceback(unreachable_app):

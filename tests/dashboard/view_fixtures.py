@@ -156,12 +156,15 @@ class ViewTestConfig(TestConfig):
 
 
 @pytest.fixture
-def app(kube):
-    app = create_app(ViewTestConfig)
-    with app.app_context():
-        db.create_all()
+def app(kube, tmp_path):
+    """The app on a fresh migrated SQLite file, reading the lab as cluster-codex-app."""
+    config = type("Config", (ViewTestConfig,),
+                  {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'codex.db'}"})
+    app = create_app(config)
     yield app
     app.extensions["codex_gateway"].close()
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
