@@ -74,6 +74,18 @@ class Config:
     CODEX_ADMIN_GROUP = _env("CODEX_ADMIN_GROUP")
     CODEX_OIDC_TIMEOUT = float(_env("CODEX_OIDC_TIMEOUT", "10"))  # seconds per provider request
 
+    # Plans (issue 5): the model server (read by app/planning/model_client.py) and the limits.
+    CODEX_LLM_BASE_URL = _env("CODEX_LLM_BASE_URL", "http://127.0.0.1:8765/v1")
+    CODEX_LLM_API_KEY = _env("CODEX_LLM_API_KEY", "offline")
+    CODEX_LLM_MODEL = _env("CODEX_LLM_MODEL", "codex-offline-planner")
+    CODEX_LLM_TIMEOUT = float(_env("CODEX_LLM_TIMEOUT", "60"))
+    CODEX_LLM_MAX_TOKENS = _env("CODEX_LLM_MAX_TOKENS")
+    CODEX_PLAN_MAX_CONCURRENT = int(_env("CODEX_PLAN_MAX_CONCURRENT", "2"))  # streaming runs per user
+    CODEX_PLAN_MAX_PER_MINUTE = int(_env("CODEX_PLAN_MAX_PER_MINUTE", "10"))  # runs started per user
+    CODEX_PLAN_CONTEXT_LIMIT = int(_env("CODEX_PLAN_CONTEXT_LIMIT", "4000"))  # chars of user context
+    CODEX_PLAN_CONTEXT_BUDGET = int(_env("CODEX_PLAN_CONTEXT_BUDGET", "16000"))  # bytes gathered
+    CODEX_PLAN_STALE_AFTER = int(_env("CODEX_PLAN_STALE_AFTER", "900"))  # s before 'interrupted'
+
 
 class TestConfig(Config):
     """Isolated settings for tests: no background sync; CSRF stays on."""

@@ -104,3 +104,38 @@ class AuditEvent(db.Model):
     target: Mapped[str | None] = mapped_column(sa.String(300))
     detail: Mapped[str | None] = mapped_column(sa.Text)
     remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class PlanRun(db.Model):
+    """One generated plan (issue 5): who asked, about which finding, what was sent and received."""
+
+    __tablename__ = "plan_runs"
+    __table_args__ = (
+        sa.Index("ix_plan_runs_finding", "finding_namespace", "finding_kind", "finding_name"),
+        sa.Index("ix_plan_runs_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    result_name: Mapped[str] = mapped_column(sa.String(253))
+    finding_kind: Mapped[str] = mapped_column(sa.String(63), default="")
+    finding_namespace: Mapped[str] = mapped_column(sa.String(63), default="")
+    finding_name: Mapped[str] = mapped_column(sa.String(253), default="")
+    mode: Mapped[str] = mapped_column(sa.String(16))
+    user_context: Mapped[str] = mapped_column(sa.Text, default="")
+    model: Mapped[str] = mapped_column(sa.String(200), default="")
+    prompt_text: Mapped[str] = mapped_column(sa.Text, default="")  # what an administrator reads
+    prompt_messages: Mapped[str] = mapped_column(sa.Text, default="[]")  # JSON: exactly what was sent
+    output_text: Mapped[str] = mapped_column(sa.Text, default="")
+    prompt_tokens: Mapped[int | None] = mapped_column()
+    completion_tokens: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stream_opened_at: Mapped[datetime | None] = mapped_column()
+    first_token_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    # streaming | done | stopped | failed | interrupted
+    status: Mapped[str] = mapped_column(sa.String(16), default="streaming", index=True)
+    stop_requested: Mapped[bool] = mapped_column(default=False)
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,236 @@
+"""Plans for findings (issue 5): the dialog, Generate, the SSE stream, Stop, history and prompts."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from flask import (Blueprint, Response, abort, current_app, redirect, request,
+                   stream_with_context, url_for)
+from flask_login import current_user, login_required
+
+from app.access import can_see, grants_for, is_admin, visible_namespaces
+from app.cluster.gateway import gateway
+from app.extensions import db
+from app.htmx import is_htmx, render
+from app.models import PlanRun
+from app.planning.markdown import render_plan
+from app.planning.model_client import ModelClient, ModelSettings
+from app.planning.prompts import MODES, PromptError, build_messages, clean_user_context
+from app.plans import runs
+from app.plans.cluster_context import FindingGone, live_context, load_finding
+from app.plans.limits import PlanLimitReached, check_limits
+from app.plans.stream import StreamJob, generate, replay
+
+bp = Blueprint("plans", __name__, url_prefix="/plans")
+
+MODEL_KEY = "codex_model_client"
+SWEPT_KEY = "codex_plan_swept"
+_model_lock = threading.Lock()
+GONE_MESSAGE = ("This finding is gone: K8sGPT no longer reports it (the problem may be fixed, or the "
+                "object was deleted). Close this dialog and reload the issues.")
+REVOKED_MESSAGE = ("You no longer have access to this finding's namespace, so no plan was generated. "
+                   "Ask an administrator if you still need it.")
+
+
+def model_client():
+    """This process's model client (one connection pool for every plan)."""
+    app = current_app._get_current_object()
+    with _model_lock:
+        client = app.extensions.get(MODEL_KEY)
+        if client is None:
+            client = ModelClient(ModelSettings.from_mapping(app.config))
+            app.extensions[MODEL_KEY] = client
+    return client
+
+
+@bp.before_app_request
+def _sweep_interrupted_runs():
+    # Once per process, on its first request: runs a crashed process left 'streaming' are over.
+    app = current_app._get_current_object()
+    if app.extensions.get(SWEPT_KEY):
+        return
+    app.extensions[SWEPT_KEY] = True
+    count = runs.sweep_stale_runs(app.config.get("CODEX_PLAN_STALE_AFTER", 900))
+    if count:
+        app.logger.info("marked %d stale plan run(s) interrupted", count)
+
+
+def _mode(value):
+    if value not in MODES:
+        abort(404, "There is no such plan type.")
+    return value
+
+
+def _dialog_id(result_name, mode):
+    return "plan-" + hashlib.sha1(f"{result_name}/{mode}".encode()).hexdigest()[:12]
+
+
+def _allowed_namespaces(user):
+    """Namespaces a plan's commands may aim at without a flag (None: administrators)."""
+    return None if is_admin(user) else tuple(visible_namespaces(user))
+
+
+def _visible_history(finding):
+    return runs.history_for(finding.kind, finding.namespace, finding.name)
+
+
+def _dialog_page(finding, mode, result_name, status=200, **extra):
+    """The dialog (fragment for htmx, a full page otherwise) for one finding and plan type."""
+    context = dict(finding=finding, mode=mode, mode_label=runs.MODE_LABELS[mode], result_name=result_name,
+                   dialog_id=_dialog_id(result_name, mode), as_dialog=is_htmx(),
+                   context_limit=current_app.config["CODEX_PLAN_CONTEXT_LIMIT"],
+                   history=_visible_history(finding) if finding else [], user_context="", error=None,
+                   status_labels=runs.STATUS_LABELS, mode_labels=runs.MODE_LABELS)
+    context.update(extra)
+    return render("plans/dialog.html", block="dialog", status=status, **context)
+
+
+def _alert(message, status, retry_after=None):
+    """A message for the dialog's alert region (htmx) or the dialog page (no JavaScript)."""
+    response = render("plans/_alert.html", status=status, message=message)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.get("/dialog")
+@login_required
+def dialog():
+    """Show a finding and the form that generates a plan for it."""
+    mode, result_name = _mode(request.args.get("mode")), request.args.get("result", "")
+    try:
+        finding = load_finding(gateway(), result_name)
+    except FindingGone:
+        return _dialog_page(None, mode, result_name, status=404, gone=GONE_MESSAGE)
+    if not can_see(current_user, finding.namespace or None):
+        abort(404, "That finding does not exist or you may not see it.")
+    return _dialog_page(finding, mode, result_name)
+
+
+@bp.post("/runs")
+@login_required
+def create():
+    """Start a plan: re-check the finding and the grant, gather context, store the prompt."""
+    form = request.form
+    mode, result_name, raw_context = _mode(form.get("mode")), form.get("result", ""), form.get("context", "")
+    limit = current_app.config["CODEX_PLAN_CONTEXT_LIMIT"]
+    try:
+        user_context = clean_user_context(raw_context, limit)
+        check_limits(current_user.id, current_app.config)
+        finding = load_finding(gateway(), result_name)
+    except PromptError as exc:
+        return _form_error(result_name, mode, raw_context, str(exc), 422)
+    except PlanLimitReached as exc:
+        return _form_error(result_name, mode, raw_context, exc.message, 429, exc.retry_after)
+    except FindingGone:
+        runs.create_run(current_user.id, result_name, None, mode, user_context,
+                        status=runs.FAILED, error_message="The finding was gone.")
+        return _form_error(result_name, mode, raw_context, GONE_MESSAGE, 404)
+    grants = grants_for(current_user)
+    if not can_see(current_user, finding.namespace or None, grants=grants):
+        runs.create_run(current_user.id, result_name, finding, mode, user_context, status=runs.FAILED,
+                        error_message="Access to the namespace was revoked before generating.")
+        return _form_error(result_name, mode, raw_context, REVOKED_MESSAGE, 403)
+    gathered = live_context(gateway(), current_user, grants, finding,
+                            current_app.config["CODEX_PLAN_CONTEXT_BUDGET"])
+    messages = build_messages(finding, mode, user_context, gathered, user_context_limit=limit)
+    run = runs.create_run(current_user.id, result_name, finding, mode, user_context,
+                          model=model_client().settings.model, messages=messages)
+    if not is_htmx():
+        return redirect(url_for("plans.show", run_id=run.id), 303)
+    return render("plans/dialog.html", block="stream", run=run, dialog_id=_dialog_id(result_name, mode))
+
+
+def _form_error(result_name, mode, raw_context, message, status, retry_after=None):
+    if is_htmx():
+        return _alert(message, status, retry_after)
+    try:
+        finding = load_finding(gateway(), result_name)
+    except FindingGone:
+        finding = None
+    if finding is not None and not can_see(current_user, finding.namespace or None):
+        finding = None
+    return _dialog_page(finding, mode, result_name, status=status, user_context=raw_context,
+                        error=message, gone=None if finding else message)
+
+
+def _owned_run(run_id):
+    run = db.session.get(PlanRun, run_id)
+    if run is None or run.user_id != current_user.id:
+        abort(404, "That plan does not exist or you may not see it.")
+    return run
+
+
+def _visible_run(run_id):
+    """A run the user may read: its namespace is granted to them now (administrators: any)."""
+    run = db.session.get(PlanRun, run_id)
+    if run is None or not can_see(current_user, run.finding_namespace or None):
+        abort(404, "That plan does not exist or you may not see it.")
+    return run
+
+
+@bp.get("/runs/<int:run_id>/stream")
+@login_required
+def stream(run_id):
+    """Stream the run's plan as server-sent events (only to the user who started it)."""
+    run = _owned_run(run_id)
+    allowed = _allowed_namespaces(current_user)
+    if run.status == runs.STREAMING and not can_see(current_user, run.finding_namespace or None):
+        runs.finish_run(run.id, runs.FAILED, "", "Access to the namespace was revoked before streaming.")
+        db.session.refresh(run)
+        events = replay(run, allowed)
+    elif runs.claim_stream(run.id):
+        job = StreamJob(run.id, runs.messages_of(run), allowed)
+        events = generate(job, model_client())
+    else:
+        db.session.refresh(run)
+        events = replay(run, allowed)
+    response = Response(stream_with_context(events), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
+    return response
+
+
+@bp.post("/runs/<int:run_id>/stop")
+@login_required
+def stop(run_id):
+    """Stop a streaming plan (its owner only); the stream ends at the next chunk."""
+    run = _owned_run(run_id)
+    runs.request_stop(run)
+    if not is_htmx():
+        return redirect(url_for("plans.show", run_id=run.id), 303)
+    return render("plans/_alert.html", message="Stopping…", level="info")
+
+
+@bp.get("/runs/<int:run_id>")
+@login_required
+def show(run_id):
+    """Show one run: the plan as rendered Markdown, its text to copy, status and timings."""
+    run = _visible_run(run_id)
+    plan_html = render_plan(run.output_text, _allowed_namespaces(current_user))
+    return render("plans/run.html", block="run", run=run, plan_html=plan_html,
+                  status_labels=runs.STATUS_LABELS, mode_labels=runs.MODE_LABELS,
+                  owner=run.user_id == current_user.id)
+
+
+@bp.get("/runs/<int:run_id>/prompt")
+@login_required
+def prompt(run_id):
+    """Show administrators exactly what was sent to the model for a run."""
+    if not is_admin(current_user):
+        abort(404)
+    run = db.session.get(PlanRun, run_id) or abort(404)
+    return render("plans/prompt.html", block="prompt", run=run, messages=runs.messages_of(run))
+
+
+@bp.get("/history")
+@login_required
+def history():
+    """List the runs about one finding, for users who have its namespace."""
+    kind, namespace, name = (request.args.get(key, "") for key in ("kind", "namespace", "name"))
+    if not can_see(current_user, namespace or None):
+        abort(404, "That finding does not exist or you may not see it.")
+    return render("plans/history.html", block="history", kind=kind, namespace=namespace, name=name,
+                  history=runs.history_for(kind, namespace, name), status_labels=runs.STATUS_LABELS,
+                  mode_labels=runs.MODE_LABELS)

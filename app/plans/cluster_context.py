@@ -1,0 +1,80 @@
+"""The cluster side of a plan: the Result behind a finding, and live context read as the user.
+
+`UserContextGateway` gives ``app.planning.context.gather_context`` the three methods it needs on
+top of the app's gateway, every read impersonating the user and checked against their grants
+first, so a kind the user was not granted becomes a note instead of a request.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.access import can_see
+from app.cluster.gateway import RESULTS_PATH, ClusterError, Forbidden, NotFound
+from app.kinds import kind_for_api_kind
+from app.planning.context import GatheredContext, gather_context
+from app.planning.finding import Finding
+
+RESULT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+LOG_LIMIT_BYTES = 64 * 1024
+
+
+class FindingGone(Exception):
+    """The K8sGPT Result no longer exists (or its name is not a valid one)."""
+
+
+def load_finding(gw, result_name):
+    """The planning Finding for a Result in the K8sGPT namespace, read as the app."""
+    if not RESULT_NAME.match(result_name or ""):
+        raise FindingGone(result_name)
+    path = f"{RESULTS_PATH}/namespaces/{gw.k8sgpt_namespace}/results/{result_name}"
+    try:
+        result = gw.get(gw.as_app(), path)
+    except NotFound:
+        raise FindingGone(result_name) from None
+    finding = Finding.from_result(result)
+    if not finding.kind or not finding.name:
+        raise FindingGone(result_name)
+    return finding
+
+
+class UserContextGateway:
+    """get_object / list_events / read_pod_log for app.planning.context, as one user."""
+
+    def __init__(self, gw, user, grants):
+        self.gw, self.user, self.grants = gw, user, grants
+
+    def _kind(self, api_kind, namespace):
+        kind = kind_for_api_kind(api_kind)
+        if kind is None or kind.metadata_only or not namespace:
+            raise NotFound(f"{api_kind} objects are not read for plans")
+        if not can_see(self.user, namespace, kind.name, grants=self.grants):
+            raise Forbidden(f"no grant for {kind.name} in {namespace}")
+        return kind
+
+    def get_object(self, kind, namespace, name):
+        return self.gw.get_object(self.user, self._kind(kind, namespace).name, namespace, name)
+
+    def list_events(self, namespace, kind, name):
+        self._kind("Event", namespace)
+        data = self.gw.list_objects(
+            self.user, "events", namespace,
+            fieldSelector=f"involvedObject.kind={kind},involvedObject.name={name}", limit=200)
+        return data.get("items", [])
+
+    def read_pod_log(self, namespace, name, container, previous, tail_lines):
+        self._kind("Pod", namespace)
+        return self.gw.pod_log(self.user, namespace, name, container=container, previous=previous,
+                               tail_lines=tail_lines, limit_bytes=LOG_LIMIT_BYTES)
+
+
+def live_context(gw, user, grants, finding, budget_bytes):
+    """Gather the finding's context as the user; an unreadable object becomes a note, not an error."""
+    try:
+        return gather_context(UserContextGateway(gw, user, grants), finding, budget_bytes=budget_bytes)
+    except ClusterError as exc:
+        reason = {Forbidden: "your account may not read it", NotFound: "it does not exist (any more)"}
+        note = reason.get(type(exc), f"the cluster did not answer ({exc.message})")
+        return GatheredContext(notes=[f"{finding.kind} {finding.namespace}/{finding.name} could not be "
+                                      f"read: {note}; no live context was gathered."],
+                               budget_bytes=budget_bytes)

@@ -1,0 +1,149 @@
+"""The PlanRun lifecycle: create, claim the stream, stop, finish, sweep, and history queries."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.models import PlanRun, utcnow
+from app.planning.prompts import prompt_as_text
+
+STREAMING, DONE, STOPPED, FAILED, INTERRUPTED = "streaming", "done", "stopped", "failed", "interrupted"
+FINAL_STATUSES = (DONE, STOPPED, FAILED, INTERRUPTED)
+STATUS_LABELS = {STREAMING: "Streaming", DONE: "Done", STOPPED: "Stopped", FAILED: "Failed",
+                 INTERRUPTED: "Interrupted"}
+MODE_LABELS = {"remediation": "Remediation plan", "root_cause": "Root-cause plan"}
+HISTORY_LIMIT = 20
+_STOPS_KEY = "codex_plan_stops"
+_stops_lock = threading.Lock()
+
+
+def create_run(user_id, result_name, finding, mode, user_context="", model="", messages=None,
+               status=STREAMING, error_message=None):
+    """Insert a run for a finding (a planning Finding, or None when it is gone) and commit."""
+    now = utcnow()
+    run = PlanRun(
+        user_id=user_id, result_name=result_name[:253], mode=mode,
+        finding_kind=(finding.kind if finding else "")[:63],
+        finding_namespace=(finding.namespace if finding else "")[:63],
+        finding_name=(finding.name if finding else "")[:253],
+        user_context=user_context or "", model=model, output_text="",
+        prompt_text=prompt_as_text(messages) if messages else "", prompt_messages=json.dumps(messages or []),
+        status=status, error_message=error_message, created_at=now, stop_requested=False,
+        finished_at=None if status == STREAMING else now,
+    )
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def claim_stream(run_id):
+    """Mark the run's stream as opened; False when it was opened before or is not streaming."""
+    result = db.session.execute(
+        sa.update(PlanRun)
+        .where(PlanRun.id == run_id, PlanRun.status == STREAMING, PlanRun.stream_opened_at.is_(None))
+        .values(stream_opened_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def finish_run(run_id, status, output_text, error_message=None, usage=None, model=None,
+               first_token_at=None):
+    """Record the end of a run: status, text, tokens and timings. Commits."""
+    values = dict(status=status, output_text=output_text, error_message=error_message,
+                  finished_at=utcnow())
+    if usage is not None:
+        values.update(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+    if model:
+        values["model"] = model[:200]
+    if first_token_at is not None:
+        values["first_token_at"] = first_token_at
+    db.session.execute(sa.update(PlanRun).where(PlanRun.id == run_id).values(**values))
+    db.session.commit()
+
+
+def request_stop(run):
+    """Ask a streaming run to stop; a run whose stream never opened is stopped at once."""
+    if run.status != STREAMING:
+        return
+    db.session.execute(sa.update(PlanRun).where(PlanRun.id == run.id).values(stop_requested=True))
+    db.session.execute(
+        sa.update(PlanRun)
+        .where(PlanRun.id == run.id, PlanRun.status == STREAMING, PlanRun.stream_opened_at.is_(None))
+        .values(status=STOPPED, error_message="Stopped before the plan started.", finished_at=utcnow())
+    )
+    db.session.commit()
+    event = _stop_events().get(run.id)
+    if event is not None:
+        event.set()
+
+
+def stop_requested_in_db(run_id):
+    """Read the stop flag on a short-lived connection (the stream holds none between chunks)."""
+    with db.engine.connect() as connection:
+        return bool(connection.scalar(sa.select(PlanRun.stop_requested).where(PlanRun.id == run_id)))
+
+
+def _stop_events():
+    return current_app.extensions.setdefault(_STOPS_KEY, {})
+
+
+def register_stream(run_id):
+    """An in-process stop flag for a run streamed by this process."""
+    event = threading.Event()
+    with _stops_lock:
+        _stop_events()[run_id] = event
+    return event
+
+
+def unregister_stream(run_id):
+    with _stops_lock:
+        _stop_events().pop(run_id, None)
+
+
+def sweep_stale_runs(max_age_seconds):
+    """Mark runs left 'streaming' longer than max_age as interrupted (crash, killed worker)."""
+    cutoff = utcnow() - timedelta(seconds=max_age_seconds)
+    result = db.session.execute(
+        sa.update(PlanRun)
+        .where(PlanRun.status == STREAMING, PlanRun.created_at < cutoff)
+        .values(status=INTERRUPTED, finished_at=utcnow(),
+                error_message="The plan was interrupted (the server restarted or lost the stream).")
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def history_for(kind, namespace, name, limit=HISTORY_LIMIT):
+    """Newest runs about one finding (any user): the namespace check is the caller's."""
+    return db.session.scalars(
+        sa.select(PlanRun)
+        .where(PlanRun.finding_kind == kind, PlanRun.finding_namespace == namespace,
+               PlanRun.finding_name == name)
+        .order_by(PlanRun.created_at.desc(), PlanRun.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def recent_counts(user_id, stale_after_seconds):
+    """(runs streaming now, runs started in the last minute) for one user."""
+    now = utcnow()
+    streaming = db.session.scalar(
+        sa.select(sa.func.count(PlanRun.id)).where(
+            PlanRun.user_id == user_id, PlanRun.status == STREAMING,
+            PlanRun.created_at >= now - timedelta(seconds=stale_after_seconds)))
+    last_minute = db.session.scalar(
+        sa.select(sa.func.count(PlanRun.id)).where(
+            PlanRun.user_id == user_id, PlanRun.created_at >= now - timedelta(seconds=60)))
+    return streaming or 0, last_minute or 0
+
+
+def messages_of(run):
+    """The chat messages stored on the run, exactly as they are sent to the model."""
+    return json.loads(run.prompt_messages or "[]")

@@ -1,0 +1,100 @@
+"""The server-sent event stream of one run: the model's text rendered as it arrives.
+
+The generator runs after the response headers are sent, inside ``stream_with_context``; it never
+touches the Flask session or ``current_user`` (everything it needs is captured before), and it
+writes only the run's own row. Every few chunks the whole accumulated text is rendered again
+through ``app.planning.markdown`` and sent as one ``plan`` event (simple, and a half-written
+Markdown construct can never leave unsafe HTML behind). The last event is always ``done``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flask import render_template
+
+from app.models import utcnow
+from app.planning.markdown import render_plan
+from app.planning.model_client import ModelError, StreamDone, TextDelta
+from app.plans import runs
+
+RENDER_EVERY_CHUNKS = 8
+RENDER_EVERY_SECONDS = 0.25
+STOP_POLL_SECONDS = 0.5
+DONE_TEMPLATE = "plans/_done.html"
+
+
+def sse_event(event, data=""):
+    """One SSE event; every line of data gets its own ``data:`` field."""
+    lines = "".join(f"data: {line}\n" for line in (data or "").split("\n"))
+    return f"event: {event}\n{lines}\n"
+
+
+@dataclass
+class StreamJob:
+    """What the generator needs, captured in the view before streaming starts."""
+
+    run_id: int
+    messages: list
+    allowed_namespaces: tuple | None  # None: administrator, no namespace is flagged
+
+
+def _done(run_id, status, message, text):
+    return sse_event("done", render_template(DONE_TEMPLATE, run_id=run_id, status=status,
+                                             message=message, text=text))
+
+
+def replay(run, allowed):
+    """Events for a run that is no longer streaming (a reconnect or a second window)."""
+    yield sse_event("plan", render_plan(run.output_text, allowed))
+    message = run.error_message or ("This plan is already streaming in another window."
+                                    if run.status == runs.STREAMING else "")
+    yield _done(run.id, run.status, message, run.output_text)
+
+
+def generate(job, model_client):
+    """Yield SSE events for one run while recording its progress; see the module docstring."""
+    stop_event = runs.register_stream(job.run_id)
+    text, status, error, done = "", runs.STREAMING, None, None
+    first_token_at = None
+    pending, last_render, last_poll = 0, 0.0, time.monotonic()
+    plan = model_client.stream_plan(job.messages)
+    try:
+        yield ": stream open\n\n"
+        for event in plan:
+            if isinstance(event, StreamDone):
+                done = event
+                continue
+            if isinstance(event, TextDelta):
+                text += event.text
+                pending += 1
+                first_token_at = first_token_at or utcnow()
+            now = time.monotonic()
+            if pending and (last_render == 0.0 or pending >= RENDER_EVERY_CHUNKS
+                            or now - last_render >= RENDER_EVERY_SECONDS):
+                yield sse_event("plan", render_plan(text, job.allowed_namespaces))
+                pending, last_render = 0, now
+            if now - last_poll >= STOP_POLL_SECONDS:  # Stop may have been posted to another worker
+                last_poll = now
+                if runs.stop_requested_in_db(job.run_id):
+                    stop_event.set()
+            if stop_event.is_set():
+                status, error = runs.STOPPED, "Stopped by the user."
+                break
+        else:
+            status = runs.DONE
+    except ModelError as exc:
+        status, error = runs.FAILED, exc.user_message
+    except GeneratorExit:
+        plan.close()
+        runs.finish_run(job.run_id, runs.STOPPED, text, "The browser closed the stream.",
+                        first_token_at=first_token_at)
+        raise
+    finally:
+        runs.unregister_stream(job.run_id)
+    plan.close()
+    runs.finish_run(job.run_id, status, text, error, usage=done.usage if done else None,
+                    model=done.model if done else None, first_token_at=first_token_at)
+    yield sse_event("plan", render_plan(text, job.allowed_namespaces))
+    yield _done(job.run_id, status, error or "", text)
