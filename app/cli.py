@@ -5,7 +5,7 @@ import sys
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.auth import audit
 from app.extensions import db
@@ -83,6 +83,7 @@ def list_users():
 
 @click.command("seed-admin")
 @click.option("--username", default="admin", show_default=True)
+@with_appcontext
 def seed_admin(username):
     """Create an administrator with a random password (printed once) unless one exists."""
     existing = db.session.scalar(sa.select(User).where(User.is_admin.is_(True)))
