@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Collection
 
 import nh3
@@ -53,25 +55,58 @@ def _code_html(text: str, lang: str) -> str:
     return f"<pre><code{css}>{escapeHtml(text)}\n</code></pre>\n"
 
 
-def _renderer(allowed: Collection[str] | None):
-    def render_code(self, tokens, idx, options, env):
-        token = tokens[idx]
-        lang = (token.info or "").split()[0] if token.info else ""
-        if lang in ("", "bash", "sh", "shell", "console", "zsh") and "kubectl" in token.content:
-            return "".join(_command_html(text, cmd, allowed) if cmd else _code_html(text, lang)
-                           for text, cmd in split_code(token.content))
-        return _code_html(token.content.rstrip("\n"), lang)
-    return render_code
+def _render_code(self, tokens, idx, options, env):
+    token = tokens[idx]
+    lang = (token.info or "").split()[0] if token.info else ""
+    if lang in ("", "bash", "sh", "shell", "console", "zsh") and "kubectl" in token.content:
+        allowed = env.get("allowed_namespaces")
+        return "".join(_command_html(text, cmd, allowed) if cmd else _code_html(text, lang)
+                       for text, cmd in split_code(token.content))
+    return _code_html(token.content.rstrip("\n"), lang)
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # Built once: rendering is stateless (per-call state lives in ``env``), so threads can share it.
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.add_render_rule("fence", _render_code)
+    md.add_render_rule("code_block", _render_code)
+    return md
 
 
 def render_plan(markdown_text: str, allowed_namespaces: Collection[str] | None = None) -> str:
     """Safe HTML for a plan; commands aimed at namespaces outside ``allowed_namespaces`` are flagged."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.enable(["table", "strikethrough"])
-    render_code = _renderer(allowed_namespaces)
-    md.add_render_rule("fence", render_code)
-    md.add_render_rule("code_block", render_code)
-    html = md.render(markdown_text or "")
+    html = _markdown().render(markdown_text or "", {"allowed_namespaces": allowed_namespaces})
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, allowed_classes=ALLOWED_CLASSES,
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow",
                      strip_comments=True)
+
+
+class PlanHtmlStream:
+    """Collect a streamed plan and hand out re-rendered HTML at most every ``interval`` seconds.
+
+    Rendering the whole plan costs a few milliseconds, so an SSE endpoint should not redo it for
+    every word: ``feed`` returns HTML only when it is due, ``finish`` always returns the final HTML.
+    """
+
+    def __init__(self, allowed_namespaces: Collection[str] | None = None, interval: float = 0.15):
+        self.allowed_namespaces = allowed_namespaces
+        self.interval = interval
+        self.parts: list[str] = []
+        self._last = float("-inf")
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def feed(self, delta: str) -> str | None:
+        self.parts.append(delta)
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return None
+        self._last = now
+        return render_plan(self.text, self.allowed_namespaces)
+
+    def finish(self) -> str:
+        return render_plan(self.text, self.allowed_namespaces)

@@ -4,7 +4,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.planning.markdown import render_plan
+from app.planning.markdown import PlanHtmlStream, render_plan
+from planning_helpers import collect, messages_for
+from planning_samples import CASES
 
 
 def live_tags(html):
@@ -80,9 +82,17 @@ def test_unknown_language_classes_are_not_emitted():
 
 
 def test_a_whole_offline_plan_renders_with_badged_commands(model):
-    from planning_helpers import collect, messages_for
-    from planning_samples import CASES
     _, messages = messages_for(CASES["oom"])
     html = render_plan("".join(collect(model, messages)[0]), {"team-c"})
     assert html.count('class="plan-command"') >= 4
     assert "badge-changes" in html and "badge-read-only" in html and "badge-outside" not in html
+
+
+def test_streamed_plan_is_rerendered_only_when_due():
+    stream = PlanHtmlStream({"team-a"}, interval=3600)
+    first = stream.feed("# Plan\n\n```bash\nkubectl -n team-a get pods")
+    assert first.startswith("<h1>Plan</h1>"), "the first piece renders at once"
+    assert stream.feed("\n```\n") is None, "then not again before the interval"
+    final = stream.finish()
+    assert stream.text == "# Plan\n\n```bash\nkubectl -n team-a get pods\n```\n"
+    assert 'class="plan-command"' in final and final == render_plan(stream.text, {"team-a"})

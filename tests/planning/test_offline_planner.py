@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
+from app.planning.model_client import ModelClient, ModelSettings
 from conftest import PLANNER_KEY
+from planner_process import PlannerProcess
 from planning_helpers import collect, simple_messages
 
 
@@ -114,8 +116,6 @@ def test_odd_object_shapes_still_get_a_runbook(model):
 
 
 def test_markers_can_be_switched_off():
-    from app.planning.model_client import ModelClient, ModelSettings
-    from planner_process import PlannerProcess
     with PlannerProcess("--no-markers", "--delay-ms", "0") as planner:
         client = ModelClient(ModelSettings(base_url=planner.base_url))
         try:
