@@ -1,0 +1,63 @@
+"""Journey 1: an administrator signs in locally and grants namespaces and kinds."""
+
+import re
+
+from kubernetes import client
+from playwright.sync_api import expect
+
+from browser_helpers import add_grant, create_local_user, grant_row, open_admin_user, sign_in_sso
+
+
+def test_admin_creates_grants_that_reach_the_cluster(sessions, cast, known_issues):
+    # Alice signs in with SSO before anybody granted her anything: she is told to ask.
+    alice = sessions.new_page("alice")
+    sign_in_sso(alice, cast.alice.sub)
+    expect(alice.get_by_text("ask an administrator to grant you access")).to_be_visible()
+    expect(alice.locator("table.issues-table")).to_have_count(0)
+
+    admin = sessions.admin()
+    expect(admin.locator(".whoami")).to_contain_text("admin")
+    admin.get_by_role("link", name="Admin", exact=True).click()
+    expect(admin.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+    alice_row = admin.locator("#admin-panel table.data tbody tr").filter(has_text=cast.alice.username)
+    expect(alice_row).to_contain_text("SSO")
+
+    create_local_user(admin, cast.bob.username, cast.bob.password, "Bob Builder")
+
+    alice_id = open_admin_user(admin, cast.alice.username)
+    expect(admin.get_by_text("Signs in with SSO.")).to_be_visible()
+    add_grant(admin, "team-a", ["pods", "deployments"])
+    expect(admin.locator(".flash-success")).to_have_text("Granted deployments, pods in team-a.")
+    row = grant_row(admin, "team-a")
+    expect(row).to_contain_text("Deployments")
+    expect(row).to_contain_text("Pods")
+    expect(row).not_to_contain_text("Services")
+    expect(row).to_contain_text("synced")
+
+    bob_id = open_admin_user(admin, cast.bob.username)
+    add_grant(admin, "team-b", None)
+    expect(admin.locator(".flash-success")).to_contain_text("Granted")
+    row = grant_row(admin, "team-b")
+    for label in ("Pods", "Deployments", "Services", "Ingresses", "Events", "Secrets"):
+        expect(row).to_contain_text(label)
+    expect(row).to_contain_text("synced")
+    cast.ids.update({cast.alice.username: alice_id, cast.bob.username: bob_id})
+
+    # The cluster agrees: Alice's bindings are exactly pods and deployments in team-a.
+    rbac = client.RbacAuthorizationV1Api(known_issues.admin())
+    bindings = rbac.list_namespaced_role_binding(
+        "team-a", label_selector=f"cluster-codex.io/user-id={alice_id}", _request_timeout=30).items
+    assert {b.metadata.name for b in bindings} == {f"cluster-codex-{alice_id}-pods",
+                                                  f"cluster-codex-{alice_id}-deployments"}
+    bob_kinds = rbac.list_namespaced_role_binding(
+        "team-b", label_selector=f"cluster-codex.io/user-id={bob_id}", _request_timeout=30).items
+    assert len(bob_kinds) == 13, sorted(b.metadata.name for b in bob_kinds)
+
+    # The audit log names both grants.
+    admin.get_by_role("link", name=re.compile("Audit", re.I)).first.click()
+    expect(admin.locator("#admin-panel")).to_contain_text(f"{cast.alice.username} team-a")
+    expect(admin.locator("#admin-panel")).to_contain_text(f"{cast.bob.username} team-b")
+
+    # Alice's next page load shows her team's issues.
+    alice.reload()
+    expect(alice.locator("table.issues-table")).to_be_visible()
