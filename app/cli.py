@@ -105,13 +105,15 @@ def seed_admin(username):
 
 
 @rbac_cli.command("sync")
-def rbac_sync_command():
+@click.option("--prune", is_flag=True,
+              help="Also delete Cluster Codex bindings of users this database does not know.")
+def rbac_sync_command(prune):
     """Reconcile every user's RoleBindings with the grants now."""
     from app.cluster import rbac_sync
     from app.cluster.gateway import ClusterError
 
     try:
-        report = rbac_sync.sync_all()
+        report = rbac_sync.sync_all(prune=prune)
     except ClusterError as exc:
         raise click.ClickException(f"cluster RBAC not synced: {exc.message}")
     click.echo(f"RBAC sync: {report.summary()}")

@@ -65,6 +65,8 @@ class Config:
     CODEX_USERS_NAMESPACE = _env("CODEX_USERS_NAMESPACE", "cluster-codex-users")
     CODEX_USERS_GROUP = _env("CODEX_USERS_GROUP", "cluster-codex:users")
     CODEX_RBAC_SYNC_INTERVAL = int(_env("CODEX_RBAC_SYNC_INTERVAL", "300"))
+    # Periodic sync also deletes bindings of users unknown to this database (one app per cluster).
+    CODEX_RBAC_PRUNE = _flag("CODEX_RBAC_PRUNE", False)
 
     CODEX_OIDC_ISSUER = _env("CODEX_OIDC_ISSUER")
     CODEX_OIDC_CLIENT_ID = _env("CODEX_OIDC_CLIENT_ID")

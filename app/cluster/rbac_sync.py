@@ -206,8 +206,12 @@ def sync_user(user, gw=None):
     return report
 
 
-def sync_all(gw=None):
-    """Reconcile every user's bindings and delete managed bindings of unknown users."""
+def sync_all(gw=None, prune=False):
+    """Reconcile every user's bindings; with prune, also delete managed bindings of unknown users.
+
+    Pruning is opt-in because several app instances (a dev server, test runs) may share
+    one cluster, and each only knows its own database's users.
+    """
     gw = gw or gateway()
     api = gw.as_app()
     existing = _existing(gw, api, MANAGED_SELECTOR)
@@ -222,8 +226,9 @@ def sync_all(gw=None):
         _record(user, report)
         for name in ("created", "updated", "deleted", "errors", "waiting"):
             getattr(total, name).extend(getattr(report, name))
-    for orphans in by_user.values():
-        _apply(gw, api, {}, orphans, total)
+    if prune:
+        for orphans in by_user.values():
+            _apply(gw, api, {}, orphans, total)
     db.session.commit()
     return total
 
@@ -256,7 +261,7 @@ def start_periodic_sync(app):
         while True:
             with app.app_context():
                 try:
-                    report = sync_all()
+                    report = sync_all(prune=app.config.get("CODEX_RBAC_PRUNE", False))
                     log.info("RBAC sync: %s", report.summary())
                 except ClusterError as exc:
                     log.warning("RBAC sync postponed: %s", exc.message)
