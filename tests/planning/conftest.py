@@ -10,10 +10,10 @@ sys.path.insert(0, str(HERE.parent / "support"))
 sys.path.insert(0, str(HERE))
 
 from planner_process import PlannerProcess  # noqa: E402
+from planning_helpers import PLANNER_KEY  # noqa: E402
 
 from app.planning.model_client import ModelClient, ModelSettings  # noqa: E402
 
-PLANNER_KEY = "planner-test-key-0042"
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,8 @@ from app.planning.finding import Finding
 from app.planning.model_client import StreamDone, TextDelta
 from app.planning.prompts import build_messages
 
+PLANNER_KEY = "planner-test-key-0042"
+
 
 def collect(model, messages):
     """Run a plan to the end: (deltas, done)."""

@@ -8,9 +8,8 @@ import pytest
 from app.planning.model_client import (ModelAuthFailed, ModelClient, ModelNotFound, ModelRateLimited,
                                        ModelServerError, ModelSettings, ModelStreamCut, ModelTimeout,
                                        ModelUnreachable, TextDelta)
-from conftest import PLANNER_KEY
 from planner_process import PlannerProcess
-from planning_helpers import collect, collect_until_error, simple_messages
+from planning_helpers import PLANNER_KEY, collect, collect_until_error, simple_messages
 
 
 def test_plan_streams_in_many_ordered_pieces(model, settings):

@@ -9,9 +9,8 @@ import openai
 import pytest
 
 from app.planning.model_client import ModelClient, ModelSettings
-from conftest import PLANNER_KEY
 from planner_process import PlannerProcess
-from planning_helpers import collect, simple_messages
+from planning_helpers import PLANNER_KEY, collect, simple_messages
 
 
 def call(url, body=None, key="offline"):
