@@ -1,0 +1,157 @@
+"""Every way a plan can fail: the model server, the grants, the finding, the browser."""
+
+import socket
+from datetime import timedelta
+
+import pytest
+from conftest import ALL_KINDS, RESULTS, result_body
+from plan_helpers import (generate, generate_and_stream, get_run, in_other_thread, latest_run, parse_events,
+                          run_id_of, stream_url)
+
+from app.extensions import db
+from app.models import PlanRun, utcnow
+
+HX = {"HX-Request": "true"}
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("marker, message", [
+    ("[[planner:fail=500]]", "failed with HTTP 500"),
+    ("[[planner:fail=503]]", "failed with HTTP 503"),
+    ("[[planner:fail=401]]", "rejected the API key (HTTP 401)"),
+    ("[[planner:fail=404]]", "has no model named 'codex-offline-planner' (HTTP 404)"),
+    ("[[planner:fail=429]]", "is rate limiting requests (HTTP 429)"),
+    ("[[planner:cut_after=6]]", "the partial plan is kept"),
+])
+def test_model_failures_end_the_stream_with_a_clear_message(app, world, dev, marker, message):
+    run_id, events = generate_and_stream(dev, world["results"]["a"], context=marker)
+    assert events[-1].name == "done" and message in events[-1].data
+    assert 'role="alert"' in events[-1].data
+    run = get_run(app, run_id)
+    assert run.status == "failed" and message in run.error_message
+    if "cut_after" in marker:
+        assert run.output_text and events[-2].name == "plan" and events[-2].data
+
+
+@pytest.mark.plan_config(CODEX_LLM_BASE_URL=f"http://127.0.0.1:{_free_port()}/v1")
+def test_model_server_down(app, world, dev):
+    run_id, events = generate_and_stream(dev, world["results"]["a"])
+    assert "connection refused" in events[-1].data
+    assert get_run(app, run_id).status == "failed"
+
+
+@pytest.mark.plan_config(CODEX_LLM_MODEL="no-such-model")
+def test_unknown_model(app, world, dev):
+    run_id, events = generate_and_stream(dev, world["results"]["a"])
+    assert "has no model named 'no-such-model'" in events[-1].data
+    assert "has no model named" in get_run(app, run_id).error_message
+
+
+def test_namespace_revoked_between_dialog_and_generate(app, world, dev, revoke):
+    assert dev.get(f"/plans/dialog?result={world['results']['a']}&mode=remediation",
+                   headers=HX).status_code == 200
+    revoke(dev.user_id, world["ns_a"])
+    response = generate(dev, world["results"]["a"])
+    assert response.status_code == 403
+    assert "no longer have access" in response.get_data(as_text=True)
+    run = latest_run(app)
+    assert run.user_id == dev.user_id and run.status == "failed"
+    assert "revoked" in run.error_message and run.prompt_text == ""
+
+
+def test_namespace_revoked_between_generate_and_stream(app, world, dev, revoke):
+    url = stream_url(generate(dev, world["results"]["a"]))
+    revoke(dev.user_id, world["ns_a"])
+    events = parse_events(dev.get(url).get_data(as_text=True))
+    assert events[-1].name == "done" and "revoked" in events[-1].data
+    run = get_run(app, run_id_of(url))
+    assert run.status == "failed" and run.output_text == ""
+
+
+def test_finding_that_disappeared(app, world, dev, kube):
+    name = f"{world['prefix']}-vanishing"
+    kube.create(RESULTS, result_body(name, "Pod", f"{world['ns_a']}/api-0", "about to vanish"))
+    assert dev.get(f"/plans/dialog?result={name}&mode=remediation", headers=HX).status_code == 200
+    kube.delete(f"{RESULTS}/{name}")
+    response = generate(dev, name)
+    assert response.status_code == 404
+    assert "This finding is gone" in response.get_data(as_text=True)
+    run = latest_run(app)
+    assert run.result_name == name and run.status == "failed"
+    dialog = dev.get(f"/plans/dialog?result={name}&mode=remediation", headers=HX)
+    assert dialog.status_code == 404 and "This finding is gone" in dialog.get_data(as_text=True)
+    assert "<dialog" in dialog.get_data(as_text=True)  # shown in a dialog, not swallowed
+
+
+def test_browser_that_disconnects_stops_the_run(app, world, dev):
+    url = stream_url(generate(dev, world["results"]["a"], context="[[planner:slow_ms=40]]"))
+    response = dev.get(url, buffered=False)
+    chunks = iter(response.response)
+    received = ""
+    while "event: plan" not in received:
+        received += next(chunks).decode()
+    response.close()  # what the server sees when the browser goes away
+    run = get_run(app, run_id_of(url))
+    assert run.status == "stopped" and "browser closed" in run.error_message
+    assert run.output_text and run.finished_at is not None
+
+
+def test_runs_left_streaming_by_a_crash_are_marked_interrupted(app, world, dev):
+    with app.app_context():
+        stale = PlanRun(user_id=dev.user_id, result_name=world["results"]["a"], finding_kind="Pod",
+                        finding_namespace=world["ns_a"], finding_name="api-0", mode="remediation",
+                        status="streaming", created_at=utcnow() - timedelta(hours=2))
+        fresh = PlanRun(user_id=dev.user_id, result_name=world["results"]["a"], finding_kind="Pod",
+                        finding_namespace=world["ns_a"], finding_name="api-0", mode="remediation",
+                        status="streaming", created_at=utcnow())
+        db.session.add_all([stale, fresh])
+        db.session.commit()
+        stale_id, fresh_id = stale.id, fresh.id
+    app.extensions.pop("codex_plan_swept", None)  # as if the process had just started
+    dev.get("/healthz")
+    assert get_run(app, stale_id).status == "interrupted"
+    assert "interrupted" in get_run(app, stale_id).error_message
+    assert get_run(app, fresh_id).status == "streaming"
+
+
+def test_stop_ends_generation(app, world, dev):
+    url = stream_url(generate(dev, world["results"]["a"], context="[[planner:slow_ms=30]]"))
+    run_id = run_id_of(url)
+    response = dev.get(url, buffered=False)
+    chunks = iter(response.response)
+    received = ""
+    while "event: plan" not in received:
+        received += next(chunks).decode()
+    stop = in_other_thread(lambda: dev.submit(f"/plans/runs/{run_id}/stop", htmx=True))
+    assert stop.status_code == 200 and "Stopping" in stop.get_data(as_text=True)
+    for chunk in chunks:
+        received += chunk.decode()
+    response.close()
+    events = parse_events(received)
+    assert events[-1].name == "done" and "Stopped" in events[-1].data
+    run = get_run(app, run_id)
+    assert run.status == "stopped" and run.error_message == "Stopped by the user."
+    full_run_id, _ = generate_and_stream(dev, world["results"]["a"])
+    assert len(run.output_text) < len(get_run(app, full_run_id).output_text)
+
+
+def test_stop_before_the_stream_opens(app, world, dev):
+    url = stream_url(generate(dev, world["results"]["a"]))
+    run_id = run_id_of(url)
+    assert dev.submit(f"/plans/runs/{run_id}/stop", htmx=True).status_code == 200
+    assert get_run(app, run_id).status == "stopped"
+    events = parse_events(dev.get(url).get_data(as_text=True))
+    assert [e.name for e in events] == ["plan", "done"] and "Stopped" in events[-1].data
+
+
+def test_stop_is_for_the_owner_only(app, world, dev, make_user, login):
+    url = stream_url(generate(dev, world["results"]["a"]))
+    make_user("mate", {world["ns_a"]: ALL_KINDS})
+    mate = login("mate")
+    assert mate.submit(f"/plans/runs/{run_id_of(url)}/stop", htmx=True).status_code == 404
+    assert get_run(app, run_id_of(url)).stop_requested is False
