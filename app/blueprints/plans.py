@@ -47,6 +47,8 @@ def model_client():
 @bp.before_app_request
 def _sweep_interrupted_runs():
     # Once per process, on its first request: runs a crashed process left 'streaming' are over.
+    if request.blueprint == "health":  # probes must answer even when the database does not
+        return
     app = current_app._get_current_object()
     if app.extensions.get(SWEPT_KEY):
         return
