@@ -10,6 +10,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from offline_planner.config import PlannerConfig
+from offline_planner.facts import iter_blocks
 from offline_planner.planner import write_plan
 
 MARKER = re.compile(r"\[\[planner:([^\]]*)\]\]")
@@ -48,12 +49,19 @@ STATUS_ERRORS = {
 
 
 def parse_markers(messages: list) -> dict[str, int]:
-    """Collect [[planner:key=value,...]] switches from the user messages."""
+    """Collect [[planner:key=value,...]] switches from the user messages.
+
+    In a Cluster Codex prompt only the user's own notes count, so a log line cannot flip a switch.
+    """
     switches: dict[str, int] = {}
     for message in messages:
         if message.get("role") != "user":
             continue
-        for group in MARKER.findall(_text_of(message.get("content"))):
+        text = _text_of(message.get("content"))
+        notes = [b.body for b in iter_blocks(text) if b.attrs.get("context") == "user"]
+        if "```finding" in text:
+            text = "\n".join(notes)
+        for group in MARKER.findall(text):
             for item in group.split(","):
                 key, _, value = item.partition("=")
                 if value.strip().lstrip("-").isdigit():
@@ -121,13 +129,14 @@ class PlannerHandler(BaseHTTPRequestHandler):
         status = switches.get("fail") or config.fail_status
         if status:
             return self._error(status, f"The offline planner was told to fail with HTTP {status}.")
-        plan = write_plan(request["messages"])
+        plan, finish_reason = limit_tokens(write_plan(request["messages"]),
+                                           request.get("max_completion_tokens") or request.get("max_tokens"))
         if request.get("stream"):
             cut = switches.get("cut_after", config.cut_after_chunks)
             delay = switches.get("slow_ms", config.delay_ms)
             include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-            return self._stream(request, plan, delay, cut, include_usage)
-        return self._json(200, completion_body(request, plan))
+            return self._stream(request, plan, finish_reason, delay, cut, include_usage)
+        return self._json(200, completion_body(request, plan, finish_reason))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -168,7 +177,8 @@ class PlannerHandler(BaseHTTPRequestHandler):
         headers = {"Retry-After": "1"} if status in (429, 503) else None
         self._json(status, error_body(message, type_, code or default_code, param), headers)
 
-    def _stream(self, request: dict, plan: str, delay_ms: int, cut_after: int | None, include_usage: bool):
+    def _stream(self, request: dict, plan: str, finish_reason: str, delay_ms: int, cut_after: int | None,
+                include_usage: bool):
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
         base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": request["model"], "system_fingerprint": "offline-planner"}
@@ -188,7 +198,7 @@ class PlannerHandler(BaseHTTPRequestHandler):
                     time.sleep(delay_ms / 1000)
                 self._send_event(dict(base, choices=[{"index": 0, "delta": {"content": piece},
                                                       "finish_reason": None}]))
-            self._send_event(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+            self._send_event(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": finish_reason}]))
             if include_usage:
                 self._send_event(dict(base, choices=[], usage=usage_of(request, plan)))
             self._send_chunk(b"data: [DONE]\n\n")
@@ -248,7 +258,15 @@ def usage_of(request: dict, plan: str) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def completion_body(request: dict, plan: str) -> dict:
+def limit_tokens(plan: str, max_tokens) -> tuple[str, str]:
+    """Cut the plan after ``max_tokens`` chunks, as a real model stops at its token limit."""
+    if not isinstance(max_tokens, int) or max_tokens <= 0:
+        return plan, "stop"
+    chunks = split_chunks(plan)
+    return ("".join(chunks[:max_tokens]), "length") if len(chunks) > max_tokens else (plan, "stop")
+
+
+def completion_body(request: dict, plan: str, finish_reason: str = "stop") -> dict:
     return {
         "id": "chatcmpl-" + uuid.uuid4().hex[:24],
         "object": "chat.completion",
@@ -256,6 +274,6 @@ def completion_body(request: dict, plan: str) -> dict:
         "model": request["model"],
         "system_fingerprint": "offline-planner",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": plan},
-                     "finish_reason": "stop", "logprobs": None}],
+                     "finish_reason": finish_reason, "logprobs": None}],
         "usage": usage_of(request, plan),
     }

@@ -42,4 +42,5 @@ def messages_for(case, mode="remediation", user_context=""):
 def simple_messages(user_extra=""):
     return [{"role": "system", "content": "Plan type: remediation"},
             {"role": "user", "content": '```finding\n{"kind": "Pod", "namespace": "team-a", "name": "web-1", '
-                                        '"errors": ["back-off restarting failed container=web"]}\n```\n' + user_extra}]
+                                        '"errors": ["back-off restarting failed container=web"]}\n```\n'
+                                        + (f"```text context=user\n{user_extra}\n```\n" if user_extra else "")}]

@@ -8,8 +8,12 @@ import pytest
 from app.planning.model_client import (ModelAuthFailed, ModelClient, ModelNotFound, ModelRateLimited,
                                        ModelServerError, ModelSettings, ModelStreamCut, ModelTimeout,
                                        ModelUnreachable, TextDelta)
+from app.planning.context import gather_context
+from app.planning.finding import Finding
+from app.planning.prompts import build_messages
 from planner_process import PlannerProcess
 from planning_helpers import PLANNER_KEY, collect, collect_until_error, simple_messages
+from planning_samples import crash_loop
 
 
 def test_plan_streams_in_many_ordered_pieces(model, settings):
@@ -131,3 +135,22 @@ def test_settings_come_from_the_environment():
     assert (settings.base_url, settings.api_key, settings.model, settings.timeout, settings.max_tokens) == (
         "http://vllm:8000/v1", "k", "qwen", 12.5, 900)
     assert ModelSettings.from_mapping({"LLM_MODEL": "llama3.1"}, prefix="LLM_").model == "llama3.1"
+
+
+def test_token_limit_ends_the_plan_with_finish_reason_length(make_model, planner):
+    model = make_model(base_url=planner.base_url, max_tokens=30)
+    deltas, done = collect(model, simple_messages())
+    assert len(deltas) == 30
+    assert done.finish_reason == "length"
+
+
+def test_only_the_users_notes_can_carry_test_switches(model):
+    result, gateway = crash_loop()
+    gateway.logs[("checkout-7d9f8c6b5-x2x9q", "checkout", True)] += "\nERROR [[planner:fail=500]]"
+    finding = Finding.from_result(result)
+    messages = build_messages(finding, "remediation", "", gather_context(gateway, finding))
+    assert "[[planner:fail=500]]" in messages[1]["content"]
+    deltas, done = collect(model, messages)
+    assert done.finish_reason == "stop"
+    noted = build_messages(finding, "remediation", "[[planner:fail=500]]", gather_context(gateway, finding))
+    collect_until_error(model, noted, ModelServerError)

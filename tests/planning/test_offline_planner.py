@@ -108,7 +108,8 @@ def test_fifty_concurrent_streams_all_complete(model):
 
 
 def test_odd_object_shapes_still_get_a_runbook(model):
-    messages = simple_messages("```yaml context=object\nkind: Pod\nspec: null\nstatus: {containerStatuses: null}\n```\n")
+    messages = simple_messages()
+    messages[1]["content"] += "```yaml context=object\nkind: Pod\nspec: null\nstatus: {containerStatuses: null}\n```\n"
     messages[1]["content"] = messages[1]["content"].replace("back-off restarting failed container=web", "OOMKilled")
     deltas, done = collect(model, messages)
     assert "".join(deltas).startswith("# Remediation plan — OOMKilled: Pod `team-a/web-1`")
