@@ -1,0 +1,348 @@
+"""Benchmark the plan stream: the SSE endpoint's latency over the model's, and 50 streams at once.
+
+Starts the offline planner and the app under gunicorn (gthread workers) on free loopback ports,
+with their own SQLite file. Plan runs are seeded straight into the database with a realistic
+prompt (a crash-looping pod: finding, object YAML, events, logs), so the bench needs no cluster:
+the stream endpoint reads only the database and the model server. Then:
+
+1. Latency, --runs times (default 50), interleaved so both see the same machine load:
+   - the planner's own time to first token (a streamed chat completion sent straight to it with
+     the same messages, timed to the first chunk carrying text);
+   - at the app's SSE endpoint, time to the first streamed byte and to the first ``plan`` event
+     (the first rendered text), each stream read to its ``done`` event.
+   The overhead is app minus planner, per pair; p50/p95 of each, and the ratio to the baseline.
+2. Load: --concurrent streams (default 50) opened at once, each read to ``done``; errors counted
+   (anything but a 200 ending in a successful ``done``); the app's RSS (gunicorn master + workers,
+   from /proc) sampled every 50 ms before and during the burst.
+
+    .venv/bin/python bench/plan_stream_bench.py [--runs 50] [--concurrent 50] [--workers 2]
+        [--threads 32] [--delay-ms 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+from planner_process import PlannerProcess  # noqa: E402
+
+PASSWORD = "bench-password-" + secrets.token_hex(4)
+NAMESPACE = "team-a"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sample_messages():
+    """Prompt messages for a crash-looping pod, built by the app's own prompt code."""
+    from app.planning.context import GatheredContext, Section
+    from app.planning.finding import Finding
+    from app.planning.prompts import build_messages
+
+    finding = Finding(kind="Pod", namespace=NAMESPACE, name="crashloop-api-7d9f8-x2kq4",
+                      errors=("back-off 5m0s restarting failed container=api pod=crashloop-api-7d9f8-x2kq4",),
+                      parent="Deployment/crashloop-api")
+    pod_yaml = "\n".join([
+        "apiVersion: v1", "kind: Pod", "metadata:", f"  name: {finding.name}", f"  namespace: {NAMESPACE}",
+        "  ownerReferences:", "  - kind: ReplicaSet", "    name: crashloop-api-7d9f8", "    controller: true",
+        "spec:", "  containers:", "  - name: api", "    image: docker.io/library/busybox:1.36", "    env:",
+        "    - name: DB_PASSWORD", "      valueFrom:", "        secretKeyRef: {name: crashloop-api-db, key: password}",
+        "status:", "  containerStatuses:", "  - name: api", "    restartCount: 14", "    ready: false",
+        "    state:", "      waiting: {reason: CrashLoopBackOff}",
+        "    lastState:", "      terminated: {exitCode: 1, reason: Error}"])
+    events = "\n".join(f"2026-11-26T10:{m:02d}:00Z Warning BackOff (x{m + 1}): Back-off restarting failed "
+                       "container api" for m in range(20))
+    log = "connecting to postgres at db.team-a.svc:5432\nFATAL: password authentication failed"
+    gathered = GatheredContext(sections=[
+        Section("object", f"Pod {NAMESPACE}/{finding.name}", pod_yaml, "yaml", {"kind": "Pod", "name": finding.name}),
+        Section("events", "Recent events (oldest first)", events),
+        Section("log", "Log of container api (previous instance, last 60 lines)", log, "text",
+                {"container": "api", "previous": "true"}),
+    ])
+    return build_messages(finding, "remediation", "We rolled out v2.3 ten minutes ago.", gathered)
+
+
+class App:
+    """gunicorn serving wsgi:app with a fresh SQLite database."""
+
+    def __init__(self, planner_url, workers, threads, workdir):
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1",
+                    "CODEX_DATABASE_URL": f"sqlite:///{workdir / 'codex.db'}",
+                    "CODEX_INSTANCE_PATH": str(workdir / "instance"),
+                    "CODEX_SECRET_KEY": secrets.token_hex(32),
+                    "CODEX_KUBECONFIG": str(workdir / "no-cluster.kubeconfig"),
+                    "CODEX_RBAC_SYNC_INTERVAL": "0",
+                    "CODEX_LLM_BASE_URL": planner_url, "CODEX_LLM_API_KEY": "offline"}
+        self.cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                    "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+                    "--timeout", "120", "--graceful-timeout", "5", "--preload", "--error-logfile",
+                    str(workdir / "app.log"), "wsgi:app"]
+        self.process = None
+
+    def seed(self, runs):
+        """Create the bench user (granted team-a) and `runs` plan runs ready to stream."""
+        from app import create_app
+        from app.config import Config
+        from app.extensions import db
+        from app.models import Grant, User
+        from app.planning.finding import Finding
+        from app.plans.runs import create_run
+
+        settings = {"SQLALCHEMY_DATABASE_URI": self.env["CODEX_DATABASE_URL"],
+                    "SECRET_KEY": self.env["CODEX_SECRET_KEY"], "CODEX_KUBECONFIG": self.env["CODEX_KUBECONFIG"],
+                    "CODEX_RBAC_SYNC_INTERVAL": 0}
+        app = create_app(type("BenchConfig", (Config,), settings))
+        with app.app_context():
+            user = User(username="bench")
+            user.set_password(PASSWORD)
+            user.grants.append(Grant(namespace=NAMESPACE, kinds={"pods", "events"}, sync_state="synced"))
+            db.session.add(user)
+            db.session.commit()
+            finding = Finding(kind="Pod", namespace=NAMESPACE, name="crashloop-api-7d9f8-x2kq4")
+            messages = sample_messages()
+            ids = [create_run(user.id, "bench-result", finding, "remediation", "", "codex-offline-planner",
+                              messages).id for _ in range(runs)]
+            db.session.remove()
+            db.engine.dispose()
+        return ids
+
+    def start(self):
+        log = open(self.workdir / "gunicorn.out", "ab")
+        self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited: see {self.workdir / 'app.log'}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("the app did not start within 90 s")
+
+    def login(self):
+        session = requests.Session()
+        page = session.get(f"{self.url}/login", timeout=10).text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        response = session.post(f"{self.url}/login", data={"username": "bench", "password": PASSWORD,
+                                                           "csrf_token": token}, allow_redirects=False, timeout=10)
+        assert response.status_code == 303, response.status_code
+        return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+    def pids(self):
+        """The gunicorn master and its workers."""
+        pids = [self.process.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def planner_ttft(planner_url, model, messages):
+    """Seconds from sending a streamed completion to the first chunk with text, read to the end."""
+    parts = urlsplit(planner_url)
+    body = json.dumps({"model": model, "messages": messages, "stream": True,
+                       "stream_options": {"include_usage": True}})
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    started = time.perf_counter()
+    conn.request("POST", parts.path + "/chat/completions", body, {"Content-Type": "application/json",
+                                                                 "Authorization": "Bearer offline"})
+    response = conn.getresponse()
+    first = None
+    buffer = b""
+    while True:
+        chunk = response.read1(65536)
+        if not chunk:
+            break
+        buffer += chunk
+        if first is None and b'"content": "' in buffer and re.search(rb'"content": "[^"]', buffer):
+            first = time.perf_counter() - started
+    conn.close()
+    assert b"[DONE]" in buffer, "the planner stream did not finish"
+    return first
+
+
+def app_stream(app_url, cookie, run_id):
+    """(first byte, first plan event, total) seconds for one SSE stream read to its done event."""
+    parts = urlsplit(app_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    started = time.perf_counter()
+    conn.request("GET", f"/plans/runs/{run_id}/stream", headers={"Cookie": cookie, "Accept": "text/event-stream"})
+    response = conn.getresponse()
+    if response.status != 200:
+        conn.close()
+        raise RuntimeError(f"HTTP {response.status}")
+    first_byte = first_plan = None
+    buffer = b""
+    while True:
+        chunk = response.read1(65536)
+        if not chunk:
+            break
+        now = time.perf_counter() - started
+        first_byte = first_byte if first_byte is not None else now
+        buffer += chunk
+        if first_plan is None and b"event: plan" in buffer:
+            first_plan = now
+        if b"event: done" in buffer and buffer.endswith(b"\n\n"):
+            break
+    total = time.perf_counter() - started
+    conn.close()
+    done = buffer[buffer.rfind(b"event: done"):]
+    if b"Plan finished" not in done:
+        raise RuntimeError("stream did not end with a finished plan: " + done[:300].decode(errors="replace"))
+    return first_byte, first_plan, total
+
+
+def pct(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def ms(value):
+    return f"{value * 1000:8.1f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--concurrent", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--delay-ms", type=int, default=15, help="the planner's pause between chunks")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.concurrent < 1:
+        parser.error("--runs and --concurrent must be positive")
+
+    workdir = Path(tempfile.mkdtemp(prefix="codex-plan-bench-"))
+    (workdir / "no-cluster.kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: none\nclusters: [{name: none, cluster: "
+        f"{{server: 'https://127.0.0.1:{free_port()}'}}}}]\nusers: [{{name: none, user: {{token: none}}}}]\n"
+        "contexts: [{name: none, context: {cluster: none, user: none}}]\n")
+    messages = sample_messages()
+    with PlannerProcess("--delay-ms", str(args.delay_ms)) as planner:
+        app = App(planner.base_url, args.workers, args.threads, workdir)
+        run_ids = app.seed(args.runs + args.concurrent + 2)
+        app.start()
+        try:
+            cookie = app.login()
+            # Warm-up: the first stream pays for imports and connection pools in each worker.
+            for run_id in run_ids[:2]:
+                app_stream(app.url, cookie, run_id)
+            planner_ttft(planner.base_url, "codex-offline-planner", messages)
+
+            baseline, first_bytes, first_plans, overheads = [], [], [], []
+            for run_id in run_ids[2:2 + args.runs]:
+                base = planner_ttft(planner.base_url, "codex-offline-planner", messages)
+                first_byte, first_plan, _ = app_stream(app.url, cookie, run_id)
+                baseline.append(base)
+                first_bytes.append(first_byte)
+                first_plans.append(first_plan)
+                overheads.append(first_plan - base)
+
+            pids = app.pids()
+            idle_rss = rss_kib(pids)
+            samples, stop = [], threading.Event()
+
+            def sample():
+                while not stop.is_set():
+                    samples.append(rss_kib(app.pids()))
+                    time.sleep(0.05)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            errors, totals = [], []
+            burst = run_ids[2 + args.runs:]
+
+            def one(run_id):
+                try:
+                    totals.append(app_stream(app.url, cookie, run_id))
+                except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+                    errors.append(f"{type(exc).__name__}: {exc}")
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(len(burst)) as pool:
+                list(pool.map(one, burst))
+            wall = time.perf_counter() - started
+            stop.set()
+            sampler.join()
+        finally:
+            app.stop()
+
+    print(f"\nPlan stream bench: {args.runs} sequential runs, then {len(burst)} concurrent; gunicorn gthread "
+          f"{args.workers} workers x {args.threads} threads; planner --delay-ms {args.delay_ms}; SQLite\n")
+    print(f"{'latency (ms)':44} {'p50':>8} {'p95':>8} {'mean':>8}")
+    rows = [("planner time to first token (baseline)", baseline),
+            ("app SSE: time to first byte", first_bytes),
+            ("app SSE: time to first plan event", first_plans),
+            ("overhead: first plan event - planner TTFT", overheads)]
+    for label, values in rows:
+        print(f"{label:44} {ms(pct(values, 50))} {ms(pct(values, 95))} {ms(statistics.mean(values))}")
+    print(f"\nratio to the baseline (first plan event / planner TTFT): p50 "
+          f"{pct(first_plans, 50) / pct(baseline, 50):.2f}x, p95 {pct(first_plans, 95) / pct(baseline, 95):.2f}x")
+    print(f"\n{len(burst)} concurrent streams: {len(totals)} finished, {len(errors)} errors, wall {wall:.2f} s, "
+          f"per stream p50 {pct([t[2] for t in totals], 50):.2f} s / p95 {pct([t[2] for t in totals], 95):.2f} s"
+          if totals else f"\n{len(burst)} concurrent streams: all failed")
+    print(f"app RSS (master + {len(pids) - 1} workers): idle {idle_rss / 1024:.1f} MiB, during the burst "
+          f"max {max(samples, default=0) / 1024:.1f} MiB, mean {statistics.mean(samples or [0]) / 1024:.1f} MiB "
+          f"({len(samples)} samples)")
+    for error in errors[:10]:
+        print("  error:", error)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
