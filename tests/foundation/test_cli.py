@@ -63,3 +63,10 @@ def test_users_list(runner, make_user):
     make_user("ann", admin=True)
     result = runner.invoke(args=["users", "list"])
     assert "ann\tadmin" in result.output
+
+
+def test_rbac_sync_says_when_the_cluster_is_unreachable(runner, make_user):
+    make_user("ann", grants={"team-a": {"pods"}})
+    result = runner.invoke(args=["rbac", "sync"])
+    assert result.exit_code != 0
+    assert "cluster RBAC not synced: cannot reach the API server" in result.output
