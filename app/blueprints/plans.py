@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 
 from flask import (Blueprint, Response, abort, current_app, redirect, request,
@@ -27,6 +28,7 @@ bp = Blueprint("plans", __name__, url_prefix="/plans")
 MODEL_KEY = "codex_model_client"
 SWEPT_KEY = "codex_plan_swept"
 _model_lock = threading.Lock()
+DIALOG_ID = re.compile(r"plan-[0-9a-f]{12}")
 GONE_MESSAGE = ("This finding is gone: K8sGPT no longer reports it (the problem may be fixed, or the "
                 "object was deleted). Close this dialog and reload the issues.")
 REVOKED_MESSAGE = ("You no longer have access to this finding's namespace, so no plan was generated. "
@@ -233,6 +235,8 @@ def history():
     kind, namespace, name = (request.args.get(key, "") for key in ("kind", "namespace", "name"))
     if not can_see(current_user, namespace or None):
         abort(404, "That finding does not exist or you may not see it.")
+    dialog_id = request.args.get("dialog", "")
     return render("plans/history.html", block="history", kind=kind, namespace=namespace, name=name,
+                  dialog_id=dialog_id if DIALOG_ID.fullmatch(dialog_id) else "",
                   history=runs.history_for(kind, namespace, name), status_labels=runs.STATUS_LABELS,
                   mode_labels=runs.MODE_LABELS)
