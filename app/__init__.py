@@ -57,6 +57,18 @@ def create_app(config=None):
 
     cli.init_app(app)
 
+    @app.after_request
+    def _no_store_private_pages(response):
+        # A signed-in user's pages must not come back from the HTTP or back-forward cache after
+        # sign-out (back button). Responses that set their own policy (SSE) keep it.
+        from flask import request
+        from flask_login import current_user
+
+        if (request.endpoint != "static" and current_user.is_authenticated
+                and "Cache-Control" not in response.headers):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
     @app.before_request
     def _start_background_work():
         # Started on the first request, never for CLI commands or at import.
