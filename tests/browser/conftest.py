@@ -37,6 +37,11 @@ from tests.support.app_server import AppServer  # noqa: E402
 from tests.support.oidc_provider import oidc_provider  # noqa: E402,F401
 from tests.support.planner_process import PlannerProcess  # noqa: E402
 
+from playwright.sync_api import expect  # noqa: E402
+
+# The lab is shared and the machine small: a page may take a few seconds to answer.
+expect.set_options(timeout=15_000)
+
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -70,6 +75,12 @@ def browser_type_launch_args(browser_type_launch_args):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/bootstrap does)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
             "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(app_server):
+    # Also replaces pytest-base-url's fixture, whose class-method form pytest 9 warns about.
+    return app_server.url
 
 
 @pytest.fixture(scope="session")
@@ -210,7 +221,8 @@ def sessions(request, browser, browser_context_args, cast, app_server, oidc_prov
     if report is not None and report.failed:
         folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         opened.save_artifacts(folder, app_server.log_path)
-        sys.stderr.write(f"\nbrowser artifacts: {folder}\n{app_server.log_tail(40)}\n")
+        sys.stderr.write(f"\nbrowser artifacts (screenshots, HTML, app.log): {folder}\n"
+                         f"{app_server.log_tail(25, skip='GET /static/')}\n")
     opened.close()
 
 

@@ -143,11 +143,12 @@ class AppServer:
         raise AppServerError(f"the app did not answer /healthz within {START_TIMEOUT}s:\n"
                              f"{self.log_tail()}")
 
-    def log_tail(self, lines: int = 80) -> str:
-        """The last lines the app logged (for failure messages)."""
+    def log_tail(self, lines: int = 80, skip: str | None = None) -> str:
+        """The last lines the app logged (for failure messages), leaving out lines with `skip`."""
         if not self.log_path.exists():
             return "(no log)"
-        text = self.log_path.read_text(errors="replace").splitlines()
+        text = [line for line in self.log_path.read_text(errors="replace").splitlines()
+                if not (skip and skip in line)]
         return f"--- {self.log_path} (last {lines} lines) ---\n" + "\n".join(text[-lines:])
 
     def stop(self) -> None:
