@@ -5,6 +5,8 @@ import re
 from kubernetes import client
 from playwright.sync_api import expect
 
+from app.access import KINDS
+
 from browser_helpers import add_grant, create_local_user, grant_row, open_admin_user, sign_in_sso
 
 
@@ -51,7 +53,7 @@ def test_admin_creates_grants_that_reach_the_cluster(sessions, cast, known_issue
                                                   f"cluster-codex-{alice_id}-deployments"}
     bob_kinds = rbac.list_namespaced_role_binding(
         "team-b", label_selector=f"cluster-codex.io/user-id={bob_id}", _request_timeout=30).items
-    assert len(bob_kinds) == 13, sorted(b.metadata.name for b in bob_kinds)
+    assert len(bob_kinds) == len(KINDS), sorted(b.metadata.name for b in bob_kinds)
 
     # The audit log names both grants.
     admin.get_by_role("link", name=re.compile("Audit", re.I)).first.click()

@@ -6,7 +6,8 @@ from playwright.sync_api import expect
 
 from browser_helpers import PLAN_TITLES, finding_row, generate_and_watch, open_plan_dialog
 
-CUT = "[[planner:cut_after=20]]"  # offline planner test marker: close the stream after 20 chunks
+# Offline planner test marker: write slowly (100 ms a word), close the stream after 20 words.
+CUT = "[[planner:cut_after=20,slow_ms=100]]"
 
 
 def test_planner_failing_mid_stream(sessions, granted, team_a_findings):
