@@ -190,6 +190,8 @@ def stream(run_id):
     else:
         db.session.refresh(run)
         events = replay(run, allowed)
+    # Hand the connection back to the pool: a stream may last minutes, its writes open their own.
+    db.session.close()
     response = Response(stream_with_context(events), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once

@@ -44,18 +44,18 @@ def create_run(user_id, result_name, finding, mode, user_context="", model="", m
 
 def claim_stream(run_id):
     """Mark the run's stream as opened; False when it was opened before or is not streaming."""
-    result = db.session.execute(
-        sa.update(PlanRun)
-        .where(PlanRun.id == run_id, PlanRun.status == STREAMING, PlanRun.stream_opened_at.is_(None))
-        .values(stream_opened_at=utcnow())
-    )
-    db.session.commit()
+    with db.engine.begin() as connection:  # not the session: its objects stay loaded
+        result = connection.execute(
+            sa.update(PlanRun)
+            .where(PlanRun.id == run_id, PlanRun.status == STREAMING, PlanRun.stream_opened_at.is_(None))
+            .values(stream_opened_at=utcnow())
+        )
     return result.rowcount == 1
 
 
 def finish_run(run_id, status, output_text, error_message=None, usage=None, model=None,
                first_token_at=None):
-    """Record the end of a run: status, text, tokens and timings. Commits."""
+    """Record the end of a run: status, text, tokens and timings."""
     values = dict(status=status, output_text=output_text, error_message=error_message,
                   finished_at=utcnow())
     if usage is not None:
@@ -64,8 +64,9 @@ def finish_run(run_id, status, output_text, error_message=None, usage=None, mode
         values["model"] = model[:200]
     if first_token_at is not None:
         values["first_token_at"] = first_token_at
-    db.session.execute(sa.update(PlanRun).where(PlanRun.id == run_id).values(**values))
-    db.session.commit()
+    # A short transaction of its own: the stream generator holds no session between chunks.
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(PlanRun).where(PlanRun.id == run_id).values(**values))
 
 
 def request_stop(run):
