@@ -24,7 +24,7 @@
     dialog.addEventListener("close", function () {
       // Closing the dialog stops its plan; removing it closes the EventSource.
       dialog.querySelectorAll("[data-plan-run]").forEach(stopRun);
-      dialog.remove();
+      if (window.htmx) { window.htmx.remove(dialog); } else { dialog.remove(); }
       if (opener && document.body.contains(opener)) opener.focus();
     });
     dialog.showModal();
