@@ -134,11 +134,11 @@ def callback():
     claims = token.get("userinfo")
     if not claims:
         raise SignInError(502, _MISCONFIGURED, "token response without an ID token")
-    user = _user_for_claims(claims, settings)
-    next_url = session.get(_NEXT_KEY)
-    session.clear()  # a fresh session: nothing from before the login survives
-    record_login(user, "oidc")
     try:
+        user = _user_for_claims(claims, settings)
+        next_url = session.get(_NEXT_KEY)
+        session.clear()  # a fresh session: nothing from before the login survives
+        record_login(user, "oidc")
         db.session.commit()
     except sa.exc.IntegrityError as exc:  # the same first login finishing twice at once
         raise SignInError(409, "Please sign in again.", "concurrent first login") from exc
