@@ -341,7 +341,7 @@ COMPONENTS: list[Component] = [
             f"--kubeconfig={_kc('kwok')}",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--cidr={POD_CIDR}", "--node-ip=10.240.0.10",
+            f"--cidr={POD_CIDR}",
             f"--server-address={HOST}:20250",
             "--node-lease-duration-seconds=40",
             *kwok_config_args(),
