@@ -180,22 +180,29 @@ def stream(run_id):
     """Stream the run's plan as server-sent events (only to the user who started it)."""
     run = _owned_run(run_id)
     allowed = _allowed_namespaces(current_user)
-    if run.status == runs.STREAMING and not can_see(current_user, run.finding_namespace or None):
-        runs.finish_run(run.id, runs.FAILED, "", "Access to the namespace was revoked before streaming.")
-        db.session.refresh(run)
-        events = replay(run, allowed)
-    elif runs.claim_stream(run.id):
-        job = StreamJob(run.id, runs.messages_of(run), allowed)
-        events = generate(job, model_client())
-    else:
-        db.session.refresh(run)
-        events = replay(run, allowed)
-    # Hand the connection back to the pool: a stream may last minutes, its writes open their own.
+    granted = can_see(current_user, run.finding_namespace or None)
+    status, messages = run.status, runs.messages_of(run)
+    # One pooled connection at a time per request: the claim and the stream's writes take their
+    # own short ones, and a stream may last minutes.
     db.session.close()
+    if status == runs.STREAMING and not granted:
+        runs.finish_run(run_id, runs.FAILED, "", "Access to the namespace was revoked before streaming.")
+        events = replay(_detached_run(run_id), allowed)
+    elif runs.claim_stream(run_id):
+        events = generate(StreamJob(run_id, messages, allowed), model_client())
+    else:
+        events = replay(_detached_run(run_id), allowed)
     response = Response(stream_with_context(events), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
     return response
+
+
+def _detached_run(run_id):
+    """The run as stored now, read and released at once."""
+    run = db.session.get(PlanRun, run_id)
+    db.session.close()
+    return run
 
 
 @bp.post("/runs/<int:run_id>/stop")

@@ -12,15 +12,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import render_template
+from flask import current_app, render_template
 
 from app.models import utcnow
 from app.planning.markdown import render_plan
 from app.planning.model_client import ModelError, StreamDone, TextDelta
 from app.plans import runs
 
-RENDER_EVERY_CHUNKS = 8
-RENDER_EVERY_SECONDS = 0.25
+RENDER_EVERY_CHUNKS = 24
+RENDER_EVERY_SECONDS = 0.3
 STOP_POLL_SECONDS = 0.5
 DONE_TEMPLATE = "plans/_done.html"
 
@@ -86,6 +86,9 @@ def generate(job, model_client):
             status = runs.DONE
     except ModelError as exc:
         status, error = runs.FAILED, exc.user_message
+    except Exception:  # noqa: BLE001 - a bug must still end the run and the stream cleanly
+        current_app.logger.exception("plan run %s failed", job.run_id)
+        status, error = runs.FAILED, "The plan failed because of an unexpected error. It has been logged."
     except GeneratorExit:
         plan.close()
         runs.finish_run(job.run_id, runs.STOPPED, text, "The browser closed the stream.",
