@@ -210,10 +210,11 @@ def _detached_run(run_id):
 def stop(run_id):
     """Stop a streaming plan (its owner only); the stream ends at the next chunk."""
     run = _owned_run(run_id)
+    message = "Stopping…" if run.status == runs.STREAMING else "This plan has already ended."
     runs.request_stop(run)
     if not is_htmx():
-        return redirect(url_for("plans.show", run_id=run.id), 303)
-    return render("plans/_alert.html", message="Stopping…", level="info")
+        return redirect(url_for("plans.show", run_id=run_id), 303)
+    return render("plans/_alert.html", message=message, level="info")
 
 
 @bp.get("/runs/<int:run_id>")
