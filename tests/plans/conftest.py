@@ -67,11 +67,29 @@ class Kube:
         return self.gw.get(self.api, path, **query)
 
 
+def _apiserver_ready():
+    try:
+        kube = Kube()
+    except Exception:  # noqa: BLE001 - no kubeconfig yet: the lab was never started
+        return False
+    try:
+        kube.gw.request(kube.api, "GET", "/readyz", raw=True)
+        return True
+    except Exception:  # noqa: BLE001 - not running
+        return False
+    finally:
+        kube.gw.close()
+
+
 @pytest.fixture(scope="session")
 def kube():
-    lab = str(ROOT / "scripts" / "lab")
-    if subprocess.run([lab, "status"], capture_output=True, timeout=60).returncode != 0:
-        subprocess.run([lab, "up"], check=True, timeout=900)
+    """Admin access to the lab; starts it when its API server does not answer.
+
+    Only the API server is required here (plans read Results and objects); the test that needs
+    K8sGPT's own Results installs the known issues and waits for them.
+    """
+    if not _apiserver_ready():
+        subprocess.run([str(ROOT / "scripts" / "lab"), "up"], check=True, timeout=900)
     kube = Kube()
     yield kube
     kube.gw.close()
@@ -90,7 +108,7 @@ def result_body(name, kind, object_name, text, sensitive=None, parent=""):
     return {"apiVersion": "core.k8sgpt.ai/v1alpha1", "kind": "Result",
             "metadata": {"name": name, "labels": dict(LABEL)},
             "spec": {"kind": kind, "name": object_name, "error": [error], "details": "",
-                     "parentObject": parent, "backend": "noopai"}}
+                     "parentObject": parent, "backend": "noopai", "autoRemediationStatus": {}}}
 
 
 def _pod(name):
@@ -108,33 +126,35 @@ def world(kube):
     """Namespaces, pods, a planted Secret, events and Results; deleted after the session."""
     prefix = f"codex-plans-{uuid.uuid4().hex[:6]}"
     ns_a, ns_b = f"{prefix}-a", f"{prefix}-b"
-    for ns in (ns_a, ns_b):
-        kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": LABEL}})
-    _wait_for_default_service_account(kube, (ns_a, ns_b))
-    for ns in (ns_a, ns_b):
-        kube.create(f"/api/v1/namespaces/{ns}/secrets", {
-            "metadata": {"name": "api-db", "labels": LABEL}, "stringData": {"password": PLANTED}})
-        kube.create(f"/api/v1/namespaces/{ns}/pods", _pod("api-0"))
-        kube.create(f"/api/v1/namespaces/{ns}/events", {
-            "metadata": {"name": f"api-0.{uuid.uuid4().hex[:8]}", "labels": LABEL},
-            "involvedObject": {"kind": "Pod", "name": "api-0", "namespace": ns, "apiVersion": "v1"},
-            "reason": "BackOff", "message": "Back-off restarting failed container api", "type": "Warning",
-            "count": 7, "firstTimestamp": "2026-11-26T10:00:00Z", "lastTimestamp": "2026-11-26T10:05:00Z",
-            "source": {"component": "codex-test"}})
-    results = {
-        "a": result_body(f"{prefix}-a-api", "Pod", f"{ns_a}/api-0",
-                         "back-off 5m0s restarting failed container=api pod=api-0 (secret api-db-prod)",
-                         sensitive=[{"unmasked": "api-db-prod", "masked": "YXBpLWRi"}]),
-        "b": result_body(f"{prefix}-b-api", "Pod", f"{ns_b}/api-0",
-                         "back-off 5m0s restarting failed container=api pod=api-0"),
-    }
-    for body in results.values():
-        kube.create(RESULTS, body)
-    yield {"prefix": prefix, "ns_a": ns_a, "ns_b": ns_b,
-           "results": {key: body["metadata"]["name"] for key, body in results.items()}}
-    kube.delete(RESULTS, labelSelector="codex-test=plans")
-    for ns in (ns_a, ns_b):
-        kube.delete(f"/api/v1/namespaces/{ns}")
+    try:
+        for ns in (ns_a, ns_b):
+            kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": LABEL}})
+        _wait_for_default_service_account(kube, (ns_a, ns_b))
+        for ns in (ns_a, ns_b):
+            kube.create(f"/api/v1/namespaces/{ns}/secrets", {
+                "metadata": {"name": "api-db", "labels": LABEL}, "stringData": {"password": PLANTED}})
+            kube.create(f"/api/v1/namespaces/{ns}/pods", _pod("api-0"))
+            kube.create(f"/api/v1/namespaces/{ns}/events", {
+                "metadata": {"name": f"api-0.{uuid.uuid4().hex[:8]}", "labels": LABEL},
+                "involvedObject": {"kind": "Pod", "name": "api-0", "namespace": ns, "apiVersion": "v1"},
+                "reason": "BackOff", "message": "Back-off restarting failed container api", "type": "Warning",
+                "count": 7, "firstTimestamp": "2026-11-26T10:00:00Z", "lastTimestamp": "2026-11-26T10:05:00Z",
+                "source": {"component": "codex-test"}})
+        results = {
+            "a": result_body(f"{prefix}-a-api", "Pod", f"{ns_a}/api-0",
+                             "back-off 5m0s restarting failed container=api pod=api-0 (secret api-db-prod)",
+                             sensitive=[{"unmasked": "api-db-prod", "masked": "YXBpLWRi"}]),
+            "b": result_body(f"{prefix}-b-api", "Pod", f"{ns_b}/api-0",
+                             "back-off 5m0s restarting failed container=api pod=api-0"),
+        }
+        for body in results.values():
+            kube.create(RESULTS, body)
+        yield {"prefix": prefix, "ns_a": ns_a, "ns_b": ns_b,
+               "results": {key: body["metadata"]["name"] for key, body in results.items()}}
+    finally:
+        kube.delete(RESULTS, labelSelector="codex-test=plans")
+        for ns in (ns_a, ns_b):
+            kube.delete(f"/api/v1/namespaces/{ns}")
 
 
 def _wait_for_default_service_account(kube, namespaces, timeout=60):

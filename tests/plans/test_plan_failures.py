@@ -1,5 +1,6 @@
 """Every way a plan can fail: the model server, the grants, the finding, the browser."""
 
+import html
 import socket
 from datetime import timedelta
 
@@ -30,7 +31,7 @@ def _free_port():
 ])
 def test_model_failures_end_the_stream_with_a_clear_message(app, world, dev, marker, message):
     run_id, events = generate_and_stream(dev, world["results"]["a"], context=marker)
-    assert events[-1].name == "done" and message in events[-1].data
+    assert events[-1].name == "done" and message in html.unescape(events[-1].data)
     assert 'role="alert"' in events[-1].data
     run = get_run(app, run_id)
     assert run.status == "failed" and message in run.error_message
@@ -48,7 +49,7 @@ def test_model_server_down(app, world, dev):
 @pytest.mark.plan_config(CODEX_LLM_MODEL="no-such-model")
 def test_unknown_model(app, world, dev):
     run_id, events = generate_and_stream(dev, world["results"]["a"])
-    assert "has no model named 'no-such-model'" in events[-1].data
+    assert "has no model named 'no-such-model'" in html.unescape(events[-1].data)
     assert "has no model named" in get_run(app, run_id).error_message
 
 
@@ -113,7 +114,7 @@ def test_runs_left_streaming_by_a_crash_are_marked_interrupted(app, world, dev):
         db.session.commit()
         stale_id, fresh_id = stale.id, fresh.id
     app.extensions.pop("codex_plan_swept", None)  # as if the process had just started
-    dev.get("/healthz")
+    dev.get("/plans/history", query_string={"kind": "Pod", "namespace": world["ns_a"], "name": "api-0"})
     assert get_run(app, stale_id).status == "interrupted"
     assert "interrupted" in get_run(app, stale_id).error_message
     assert get_run(app, fresh_id).status == "streaming"
