@@ -153,3 +153,13 @@ def test_only_administrators_see_the_prompt(app, world, dev, make_user, login):
     prompt = admin.get(f"/plans/runs/{run_id}/prompt").get_data(as_text=True)
     assert "note for the prompt" in prompt and "Plan type: remediation" in prompt
     assert PLANTED not in prompt
+
+
+def test_context_the_user_may_not_read_is_skipped_with_a_note(app, world, make_user, login):
+    make_user("pods-only", {world["ns_a"]: {"pods"}})
+    run_id, events = generate_and_stream(login("pods-only"), world["results"]["a"])
+    run = get_run(app, run_id)
+    assert run.status == "done"
+    assert "registry.example/api:2.3" in run.prompt_text  # pods are granted: the object is there
+    assert "events could not be read (Forbidden)" in run.prompt_text
+    assert "Back-off restarting failed container api" not in run.prompt_text
