@@ -74,11 +74,12 @@ class Lab:
         return self._admin
 
     def results(self) -> list[dict]:
-        """Every K8sGPT Result object in the K8sGPT namespace (as dicts)."""
+        """The K8sGPT Result objects the operator wrote (label k8sgpts.k8sgpt.ai/name) in the K8sGPT
+        namespace, as dicts. Other tests may plant hand-made Results there; those are left out."""
         api = client.CustomObjectsApi(self.admin())
-        items = api.list_namespaced_custom_object(RESULT_GROUP, RESULT_VERSION, K8SGPT_NAMESPACE, RESULT_PLURAL,
-                                                  _request_timeout=30)["items"]
-        return items
+        return api.list_namespaced_custom_object(RESULT_GROUP, RESULT_VERSION, K8SGPT_NAMESPACE, RESULT_PLURAL,
+                                                 label_selector="k8sgpts.k8sgpt.ai/name",
+                                                 _request_timeout=30)["items"]
 
     def close(self) -> None:
         for api in self._clients:
