@@ -423,13 +423,16 @@ def start(comp: Component) -> subprocess.Popen:
 def wait_healthy(comp: Component, proc: subprocess.Popen | None) -> None:
     deadline = time.monotonic() + comp.start_timeout
     detail = ""
+    passes = 0
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise LabError(f"{comp.name} exited during start-up (exit code {proc.returncode}); see {comp.log}")
         ok, detail = comp.health()
-        if ok:
+        passes = passes + 1 if ok else 0
+        # two healthy answers in a row from a process that is still alive
+        if passes >= 2 and (proc is None or proc.poll() is None):
             return
-        time.sleep(0.3)
+        time.sleep(0.2 if ok else 0.3)
     raise LabError(f"{comp.name} not healthy after {comp.start_timeout:.0f}s ({detail}); see {comp.log}")
 
 
