@@ -50,7 +50,8 @@ class Finding:
     def search_text(self) -> str:
         """Return the lower-cased text the dashboard's free-text filter matches against."""
         return "\n".join(
-            (self.kind, self.namespace or "", self.name, self.parent, self.details, *self.errors)
+            (self.kind, self.namespace or "", self.name, self.parent, self.details,
+             self.result_name, *self.errors)
         ).lower()
 
 

@@ -80,7 +80,7 @@ def result_body(i: int) -> dict:
             "error": [{"text": f"the last termination reason is Error container=app "
                                f"pod={pod_name(target)}", "sensitive": []}],
             "details": "", "parentObject": f"Deployment/svc-{target % APPS:02d}",
-            "backend": "noopai",
+            "backend": "noopai", "autoRemediationStatus": {},
         },
     }
 

@@ -1,12 +1,12 @@
 """The issue dashboard against the lab: right findings for the right users, safely rendered."""
 
-import html
 import re
 import socket
 from pathlib import Path
 
 import pytest
 import yaml
+from markupsafe import escape
 from view_fixtures import PASSWORD, XSS, ViewTestConfig, page_text
 
 from app import create_app
@@ -32,7 +32,7 @@ def test_sensitive_values_are_shown_masked(world, dev_a):
 def test_html_in_findings_renders_as_text(world, dev_a):
     text = page_text(dev_a.get("/"))
     assert XSS not in text and "<script>alert" not in text
-    assert html.escape(XSS, quote=False).split("&lt;img")[0] in text
+    assert str(escape(XSS)) in text
 
 
 def test_admin_sees_cluster_scoped_and_malformed_results(world, admin):

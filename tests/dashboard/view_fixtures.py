@@ -69,7 +69,7 @@ def _result(name: str, spec: dict | None) -> dict:
 
 def _spec(kind: str, name: str, text: str, **extra) -> dict:
     spec = {"kind": kind, "name": name, "error": [{"text": text}], "details": "",
-            "parentObject": "", "backend": "noopai"}
+            "parentObject": "", "backend": "noopai", "autoRemediationStatus": {}}
     spec.update(extra)
     return spec
 
