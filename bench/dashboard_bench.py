@@ -1,7 +1,8 @@
 """Benchmark the issue dashboard and the pods tab at scale, against the lab.
 
 Creates 2,000 K8sGPT Results (in the K8sGPT namespace, about objects spread over the bench
-namespaces) and 10,000 plain Pods (bound to one fake Node nobody runs, so nothing churns),
+namespaces) and 10,000 plain Pods (on no node: their schedulerName names no scheduler, so nothing
+churns),
 all labelled bench=true, with the admin kubeconfig and a thread pool. Starts the app under
 gunicorn on a free loopback port with its own SQLite file, creates two users (one granted every
 bench namespace, one granted a single namespace), syncs their RBAC, and measures over HTTP:
@@ -43,7 +44,6 @@ LAB = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab")
 K8SGPT_NS = os.environ.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
 NAMESPACES = [f"bench-{i:02d}" for i in range(10)]
 PODS, RESULTS, APPS = 10_000, 2_000, 20
-NODE = "bench-fake-node"
 LABEL = {"bench": "true"}
 PASSWORD = "bench-password-not-secret"
 RESULTS_PATH = f"/apis/core.k8sgpt.ai/v1alpha1/namespaces/{K8SGPT_NS}/results"
@@ -63,8 +63,9 @@ def pod_body(i: int) -> dict:
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": pod_name(i), "labels": {**LABEL, "app": f"svc-{i % APPS:02d}"}},
         "spec": {
-            "nodeName": NODE,  # bound already: the scheduler ignores it, nobody runs it
-            "tolerations": [{"operator": "Exists"}],  # no eviction from the not-ready node
+            # No scheduler has this name: the pod stays Pending on no node, and nothing (kwok,
+            # node lifecycle, pod GC, the scheduler) writes to it while the bench runs.
+            "schedulerName": "codex-bench-nobody",
             "containers": [{"name": "app", "image": f"registry.example/svc-{i % APPS:02d}:1.0"}],
         },
     }
@@ -99,9 +100,6 @@ class Lab:
             pass
 
     def setup(self) -> None:
-        self.post("/api/v1/nodes", {
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": NODE, "labels": dict(LABEL)}, "spec": {"unschedulable": True}})
         for ns in NAMESPACES:
             self.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                              "metadata": {"name": ns, "labels": dict(LABEL)}})
@@ -135,7 +133,6 @@ class Lab:
                 self.gw.request(self.api, "DELETE", f"/api/v1/namespaces/{ns}/pods",
                                 query={"labelSelector": selector, "gracePeriodSeconds": 0})
                 self.gw.request(self.api, "DELETE", f"/api/v1/namespaces/{ns}")
-            self.gw.request(self.api, "DELETE", f"/api/v1/nodes/{NODE}")
         except NotFound:
             pass
         except ClusterError as exc:
