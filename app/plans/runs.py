@@ -19,6 +19,7 @@ STATUS_LABELS = {STREAMING: "Streaming", DONE: "Done", STOPPED: "Stopped", FAILE
                  INTERRUPTED: "Interrupted"}
 MODE_LABELS = {"remediation": "Remediation plan", "root_cause": "Root-cause plan"}
 HISTORY_LIMIT = 20
+UNOPENED_GRACE_SECONDS = 60
 _STOPS_KEY = "codex_plan_stops"
 _stops_lock = threading.Lock()
 
@@ -135,10 +136,14 @@ def history_for(kind, namespace, name, limit=HISTORY_LIMIT):
 def recent_counts(user_id, stale_after_seconds):
     """(runs streaming now, runs started in the last minute) for one user."""
     now = utcnow()
+    # A run whose stream was never opened within a minute was abandoned (dialog closed while
+    # Generate was in flight): it no longer holds a slot.
     streaming = db.session.scalar(
         sa.select(sa.func.count(PlanRun.id)).where(
             PlanRun.user_id == user_id, PlanRun.status == STREAMING,
-            PlanRun.created_at >= now - timedelta(seconds=stale_after_seconds)))
+            PlanRun.created_at >= now - timedelta(seconds=stale_after_seconds),
+            sa.or_(PlanRun.stream_opened_at.is_not(None),
+                   PlanRun.created_at >= now - timedelta(seconds=UNOPENED_GRACE_SECONDS))))
     last_minute = db.session.scalar(
         sa.select(sa.func.count(PlanRun.id)).where(
             PlanRun.user_id == user_id, PlanRun.created_at >= now - timedelta(seconds=60)))

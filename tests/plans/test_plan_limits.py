@@ -30,3 +30,18 @@ def test_dialog_targets_error_responses_at_its_alert_region(world, dev):
     text = dev.get(f"/plans/dialog?result={world['results']['a']}&mode=remediation",
                    headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'hx-target-4*="#plan-' in text and 'hx-target-5*="#plan-' in text
+
+
+@pytest.mark.plan_config(CODEX_PLAN_MAX_CONCURRENT=1)
+def test_a_run_whose_stream_never_opened_frees_its_slot(app, world, dev):
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.models import PlanRun, utcnow
+
+    with app.app_context():
+        db.session.add(PlanRun(user_id=dev.user_id, result_name=world["results"]["a"], finding_kind="Pod",
+                               finding_namespace=world["ns_a"], finding_name="api-0", mode="remediation",
+                               status="streaming", created_at=utcnow() - timedelta(minutes=2)))
+        db.session.commit()
+    assert generate(dev, world["results"]["a"]).status_code == 200

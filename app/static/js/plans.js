@@ -17,10 +17,18 @@
     });
   }
 
+  // The element that asked for the dialog gets the focus back when it closes.
+  var lastActivator = null;
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest && event.target.closest("a, button");
+    if (target && !target.closest("dialog")) lastActivator = target;
+  }, true);
+
   function openDialog(dialog) {
     if (dialog.open || dialog.hasAttribute("data-plan-opened")) return;
     dialog.setAttribute("data-plan-opened", "");
-    var opener = document.activeElement;
+    var opener = document.activeElement && document.activeElement !== document.body
+      ? document.activeElement : lastActivator;
     dialog.addEventListener("close", function () {
       // Closing the dialog stops its plan; removing it closes the EventSource.
       dialog.querySelectorAll("[data-plan-run]").forEach(stopRun);
