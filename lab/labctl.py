@@ -13,6 +13,8 @@ as named in lab/versions.env.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -527,6 +529,28 @@ def ensure_namespace(namespace: str) -> None:
     wait_default_sa(namespace)
 
 
+@contextlib.contextmanager
+def state_lock(timeout: float = 900):
+    """One `up`/`down`/`issues` at a time per state dir (test sessions may start in parallel)."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    lock_path = STATE / ".lock"
+    with lock_path.open("w") as f:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LabError(f"another scripts/lab command has held {lock_path} for over {timeout:.0f}s")
+                if not waited:
+                    say(f"waiting for another scripts/lab command to finish (lock {lock_path})")
+                    waited = True
+                time.sleep(0.5)
+        yield
+
+
 # --------------------------------------------------------------------------------------------
 # up
 
@@ -621,6 +645,12 @@ def install_app_chart() -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
+    check_binaries()
+    with state_lock():
+        return _up(args, t0)
+
+
+def _up(args: argparse.Namespace, t0: float) -> int:
     if all_running():
         healthy = [c.name for c in COMPONENTS if not c.health()[0]]
         if healthy:
@@ -628,7 +658,6 @@ def cmd_up(args: argparse.Namespace) -> int:
         else:
             say(f"lab already running ({STATE}); nothing to do")
         return 0
-    check_binaries()
     for d in (STATE, PKI_DIR, RUN_DIR, LOG_DIR, HOME_DIR):
         d.mkdir(parents=True, exist_ok=True)
     ensure_pki()
@@ -646,7 +675,6 @@ def cmd_up(args: argparse.Namespace) -> int:
                 post_kwok()
                 say("3 fake nodes Ready")
         kubectl("apply", "-f", str(LAB / "manifests" / "k8sgpt.yaml"))
-        install_app_chart()
     except (LabError, CertError) as exc:
         for comp in reversed(started):
             stop(comp)
@@ -655,6 +683,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         for comp in reversed(started):
             stop(comp)
         raise
+    try:
+        install_app_chart()
+    except LabError as exc:
+        raise LabError(f"cluster-codex chart: {exc} (the lab itself is up)") from exc
     say(f"lab up in {time.monotonic() - t0:.1f}s; {env_line()}")
     if args.wait_results:
         t1 = time.monotonic()
@@ -673,6 +705,14 @@ def result_count() -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    if not STATE.exists():
+        say(f"no lab state at {STATE}; nothing to stop")
+        return 0
+    with state_lock():
+        return _down(args)
+
+
+def _down(args: argparse.Namespace) -> int:
     for comp in reversed(COMPONENTS):
         how = stop(comp)
         say(f"{comp.name}: {how}")
@@ -748,6 +788,11 @@ def known_issue_charts() -> list[tuple[str, str, Path]]:
 
 
 def cmd_issues(args: argparse.Namespace) -> int:
+    with state_lock():
+        return _issues(args)
+
+
+def _issues(args: argparse.Namespace) -> int:
     if not running_pid(BY_NAME["kube-apiserver"]):
         raise LabError("the lab is not running; run scripts/lab up first")
     charts = known_issue_charts()
