@@ -652,9 +652,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace, t0: float) -> int:
     if all_running():
-        healthy = [c.name for c in COMPONENTS if not c.health()[0]]
-        if healthy:
-            say(f"lab already running, but not healthy: {', '.join(healthy)} (see scripts/lab status)")
+        unhealthy = [c.name for c in COMPONENTS if not c.health()[0]]
+        if unhealthy:
+            say(f"lab already running, but not healthy: {', '.join(unhealthy)} (see scripts/lab status)")
         else:
             say(f"lab already running ({STATE}); nothing to do")
         return 0
@@ -696,7 +696,8 @@ def _up(args: argparse.Namespace, t0: float) -> int:
 
 
 def result_count() -> int:
-    proc = kubectl("get", "results.core.k8sgpt.ai", "-n", K8SGPT_NAMESPACE, "-o", "name", check=False)
+    proc = kubectl("get", "results.core.k8sgpt.ai", "-n", K8SGPT_NAMESPACE, "-l", "k8sgpts.k8sgpt.ai/name",
+                   "-o", "name", check=False)
     return len([l for l in proc.stdout.splitlines() if l.strip()]) if proc.returncode == 0 else 0
 
 
