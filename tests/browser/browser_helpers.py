@@ -133,29 +133,30 @@ def wait_for_team_findings(lab, namespace: str) -> list[dict]:
                     timeout=ANALYSIS_TIMEOUT, interval=2)
 
 
-def finding_keys(results: list[dict]) -> set[tuple[str, str, str]]:
-    """(kind, namespace, name) of Results, as the dashboard shows them."""
-    keys = set()
+def finding_keys(results) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of Results, as the dashboard shows them, sorted (one per Result:
+    K8sGPT may report one object in more than one Result)."""
+    keys = []
     for r in results:
         ns, _, name = (r["spec"].get("name") or "").partition("/")
-        keys.add((r["spec"].get("kind") or "", ns, name))
-    return keys
+        keys.append((r["spec"].get("kind") or "", ns, name))
+    return sorted(keys)
 
 
 # -- the dashboard -------------------------------------------------------------------------------
 
 
-def dashboard_rows(page: Page) -> set[tuple[str, str, str]]:
-    """(kind, namespace, name) of every row in the issues table as displayed."""
+def dashboard_rows(page: Page) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of every row in the issues table as displayed, sorted."""
     rows = page.locator("table.issues-table tbody tr")
-    return {tuple(cells[:3]) for cells in rows.evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells).slice(0, 3).map(c => c.innerText.trim()))")}
+    return sorted(tuple(cells[:3]) for cells in rows.evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).slice(0, 3).map(c => c.innerText.trim()))"))
 
 
-def wait_for_rows(page: Page, want, what: str, timeout: float = 60) -> set:
+def wait_for_rows(page: Page, want, what: str, timeout: float = 60) -> list:
     """Poll the open page (no reload: the table refreshes itself) until want(rows) holds."""
     deadline = time.monotonic() + timeout
-    rows = set()
+    rows = []
     while time.monotonic() < deadline:
         rows = dashboard_rows(page)
         if want(rows):
@@ -165,7 +166,7 @@ def wait_for_rows(page: Page, want, what: str, timeout: float = 60) -> set:
 
 
 def finding_row(page: Page, kind: str, name_prefix: str):
-    """The dashboard row about a `kind` object whose name starts with `name_prefix`."""
+    """The dashboard rows about a `kind` object whose name starts with `name_prefix`."""
     rows = page.locator("table.issues-table tbody tr")
     return (rows.filter(has=page.locator("td:nth-child(1)", has_text=re.compile(rf"^{re.escape(kind)}$")))
             .filter(has=page.locator("td:nth-child(3)", has_text=re.compile(rf"^{re.escape(name_prefix)}"))))

@@ -13,7 +13,7 @@ def test_revoked_namespace_disappears(sessions, granted, team_a_findings, known_
     alice.goto("/resources/deployments/team-a/crashloop-api")
     expect(alice.locator("pre.yaml")).to_contain_text("name: crashloop-api")
     alice.goto("/")
-    expect(finding_row(alice, "Pod", "crashloop-api-")).to_have_count(1)
+    expect(finding_row(alice, "Pod", "crashloop-api-").first).to_be_visible()
 
     admin = sessions.admin()
     alice_id = open_admin_user(admin, granted.alice.username)

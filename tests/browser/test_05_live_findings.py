@@ -37,7 +37,7 @@ def test_new_finding_appears_on_the_open_dashboard(sessions, granted, team_a_fin
         assert alice.evaluate("window.codexNoReload") == "still the same page", "the page was reloaded"
         new = [row for row in rows if row[2].startswith(release)]
         assert all(ns == "team-a" for _, ns, _ in new), new
-        expect(finding_row(alice, "Pod", f"{release}-")).to_contain_text(
+        expect(finding_row(alice, "Pod", f"{release}-").first).to_contain_text(
             re.compile("CrashLoopBackOff|last termination reason is Error"))
     finally:
         lab.helm("uninstall", release, "--namespace", "team-a", "--timeout", "2m", check=False)

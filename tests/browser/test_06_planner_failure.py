@@ -12,8 +12,7 @@ CUT = "[[planner:cut_after=20,slow_ms=100]]"
 
 def test_planner_failing_mid_stream(sessions, granted, team_a_findings):
     alice = sessions.alice()
-    row = finding_row(alice, "Pod", "bad-image-")
-    expect(row).to_have_count(1)
+    row = finding_row(alice, "Pod", "bad-image-").first
     dialog = open_plan_dialog(alice, row, "remediation")
     watched = generate_and_watch(alice, dialog, f"The image tag was bumped this morning. {CUT}")
     assert watched["status"] == "failed"

@@ -18,7 +18,7 @@ def assert_nothing_private(page, where):
 
 def test_back_button_after_sign_out(sessions, granted):
     alice = sessions.alice()
-    expect(finding_row(alice, "Pod", "crashloop-api-")).to_have_count(1)
+    expect(finding_row(alice, "Pod", "crashloop-api-").first).to_be_visible()
     private_pages = [alice.url]
     response = alice.goto("/resources/pods")
     assert "no-store" in (response.headers.get("cache-control") or ""), response.headers

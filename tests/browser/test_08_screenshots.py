@@ -34,10 +34,10 @@ def test_readme_screenshots(sessions, granted, team_a_findings, tmp_path):
     admin.screenshot(path=out / "admin-grants.png")
 
     alice = sessions.alice()
-    expect(finding_row(alice, "Pod", "crashloop-api-")).to_have_count(1)
+    expect(finding_row(alice, "Pod", "crashloop-api-").first).to_be_visible()
     alice.screenshot(path=out / "dashboard.png")
 
-    dialog = open_plan_dialog(alice, finding_row(alice, "Pod", "crashloop-api-"), "remediation")
+    dialog = open_plan_dialog(alice, finding_row(alice, "Pod", "crashloop-api-").first, "remediation")
     dialog.get_by_label("What you know").fill("We rolled out v2.3 ten minutes ago.")
     dialog.get_by_role("button", name="Generate").click()
     # Catch it mid-stream: some commands written, the run not finished yet.
