@@ -231,7 +231,7 @@ def https_healthz(port: int) -> Callable[[], tuple[bool, str]]:
 
 
 def kwok_health() -> tuple[bool, str]:
-    code, body = http_get(f"http://{HOST}:20250/healthz")
+    code, body = http_get(f"https://{HOST}:20250/healthz", ctx=_ssl_context(True))
     return (True, "healthy (/healthz ok)") if code == 200 else (False, f"/healthz: {code or body}")
 
 
@@ -267,6 +267,31 @@ def lab_home_env() -> dict[str, str]:
     }
 
 
+LOG_FILES = LAB / "kwok" / "logs"
+# container name -> (current log, previous log) served by kwok as the "kubelet" of the fake nodes
+CONTAINER_LOGS = {
+    "api": ("api-previous.log", "api-previous.log"),
+    "worker": ("worker-previous.log", "worker-previous.log"),
+    "web": ("nginx.log", None), "shop": ("nginx.log", None), "server": ("nginx.log", None),
+    "checkout": ("checkout.log", None),
+}
+
+
+def write_kwok_logs_config() -> Path:
+    """A kwok ClusterLogs config: `kubectl logs` (through the apiserver) returns canned CRI-format
+    logs per container name (lab/kwok/logs/), a default line for any other container."""
+    lines = ["apiVersion: kwok.x-k8s.io/v1alpha1", "kind: ClusterLogs", "metadata:", "  name: lab-logs",
+             "spec:", "  logs:"]
+    for container, (current, previous) in CONTAINER_LOGS.items():
+        lines += [f"  - containers: [{container}]", f"    logsFile: {LOG_FILES / current}"]
+        if previous:
+            lines.append(f"    previousLogsFile: {LOG_FILES / previous}")
+    lines += [f"  - logsFile: {LOG_FILES / 'default.log'}"]
+    path = STATE / "kwok-logs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def kwok_config_args() -> list[str]:
     stages = sorted((LAB / "stages").glob("*.yaml"))
     if not stages:
@@ -274,6 +299,7 @@ def kwok_config_args() -> list[str]:
     out: list[str] = []
     for s in stages:
         out += ["--config", str(s)]
+    out += ["--config", str(write_kwok_logs_config())]
     return out
 
 
@@ -304,6 +330,11 @@ COMPONENTS: list[Component] = [
             "--authorization-mode=Node,RBAC",
             "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,"
             "ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,NodeRestriction",
+            # the fake nodes' "kubelet" is kwok's server (127.0.0.1:20250, cert from our CA): pod logs work
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
+            f"--kubelet-certificate-authority={_pki('ca.crt')}",
+            # the apiserver only listens on loopback, which Endpoints may not hold: no reconciler
+            "--endpoint-reconciler-type=none",
             "--allow-privileged=true", "--profiling=false",
             "--v=1",
         ],
@@ -344,7 +375,8 @@ COMPONENTS: list[Component] = [
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             f"--cidr={POD_CIDR}",
-            f"--server-address={HOST}:20250",
+            f"--server-address={HOST}:20250", "--node-port=20250",
+            f"--tls-cert-file={_pki('kwok-serving.crt')}", f"--tls-private-key-file={_pki('kwok-serving.key')}",
             "--node-lease-duration-seconds=40",
             *kwok_config_args(),
         ],
@@ -562,6 +594,7 @@ def ensure_pki() -> None:
     pki.ensure_ca()
     pki.ensure_sa_keys()
     pki.ensure_cert("apiserver", "kube-apiserver", server=True)
+    pki.ensure_cert("kwok-serving", "kwok", server=True)
     identities = {
         # name: (CN, groups, kubeconfig path)
         "admin": ("lab-admin", ("system:masters",), ADMIN_KUBECONFIG),
