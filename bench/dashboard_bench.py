@@ -269,7 +269,7 @@ def measure(base: str, count: int, user_ids: dict[str, int]
                               [f"/api/v1/namespaces/{ns}/pods" for ns in namespaces])
         pages = [
             ("dashboard, first page", f"{base}/", "issues-table", raw_results),
-            ("dashboard, filtered", f"{base}/?q=svc-07", "issues-table", raw_results),
+            ("dashboard, filtered", f"{base}/?q=svc-06", "issues-table", raw_results),
             ("pods, first page", f"{base}/resources/pods", "resource-table", raw_pods),
             ("pods, text filter", f"{base}/resources/pods?q=svc-07", "resource-table", raw_pods),
             ("pods, label filter", f"{base}/resources/pods?q=-l+app%3Dsvc-07", "resource-table",
@@ -281,7 +281,9 @@ def measure(base: str, count: int, user_ids: dict[str, int]
             page_ms = timed(fetch, count)
             raw_ms = timed(raw, raw_count)
             rows.append((f"{username} ({len(namespaces)} ns): {label}", page_ms, raw_ms))
-            print(f"  measured {rows[-1][0]}", flush=True)
+            print(f"  measured {rows[-1][0]}: p50 {percentile(page_ms, 50):.1f} ms, "
+                  f"p95 {percentile(page_ms, 95):.1f} ms, raw p50 "
+                  f"{statistics.median(raw_ms):.1f} ms", flush=True)
     return rows
 
 
