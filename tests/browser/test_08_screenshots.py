@@ -50,7 +50,9 @@ def test_readme_screenshots(sessions, granted, team_a_findings, tmp_path):
         if state[0] >= 2:
             break
         alice.wait_for_timeout(50)
-    dialog.locator(".plan-output").evaluate("el => el.scrollIntoView({block: 'end'})")
+    # The run's status bar ("Generating the plan…", Stop) at the top, the plan as written so far.
+    dialog.locator(".plan-stream-slot").evaluate("el => el.scrollIntoView({block: 'start'})")
+    expect(dialog.locator(".plan-status")).to_be_in_viewport()
     alice.screenshot(path=out / "plan-streaming.png")
     expect(dialog.get_by_text("Plan finished")).to_be_visible(timeout=90_000)
     dialog.get_by_role("button", name="Close the dialog").click()
