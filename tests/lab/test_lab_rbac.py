@@ -89,3 +89,24 @@ def test_app_identity_has_no_groups_and_no_admin_rights(lab):
     assert set(info.groups or []) == {"system:authenticated"}
     # whatever charts/cluster-codex grants, the app must never read Secrets' values cluster-wide
     assert status_of(lambda: client.CoreV1Api(api).list_secret_for_all_namespaces(_request_timeout=30)) == 403
+
+
+def test_pod_logs_come_through_the_apiserver_under_rbac(viewer):
+    """kwok serves canned container logs as the fake nodes' kubelet; the apiserver applies RBAC
+    (pods/log) as for any kubelet. The crash-looping API logs its planted DB password on purpose:
+    a trap for the app's redaction."""
+    lab, user = viewer
+    admin = client.CoreV1Api(lab.admin())
+
+    def pod(ns: str, app: str) -> str:
+        return admin.list_namespaced_pod(ns, label_selector=f"app.kubernetes.io/name={app}",
+                                         _request_timeout=30).items[0].metadata.name
+
+    as_viewer = client.CoreV1Api(lab.api_client(impersonate=user))
+    crash = pod("team-a", "crashloop-api")
+    log = as_viewer.read_namespaced_pod_log(crash, "team-a", container="api", previous=True, _request_timeout=30)
+    assert "FATAL: password authentication failed" in log and "s3cr3t-planted-" in log
+    healthy = as_viewer.read_namespaced_pod_log(pod("team-a", "healthy-web"), "team-a", _request_timeout=30)
+    assert "nginx" in healthy
+    oom = pod("team-b", "oom-worker")
+    assert status_of(lambda: as_viewer.read_namespaced_pod_log(oom, "team-b", _request_timeout=30)) == 403
