@@ -217,8 +217,8 @@ def sessions(request, browser, browser_context_args, cast, app_server, oidc_prov
     """Open signed-in browser pages: sessions.admin(), sessions.alice(), sessions.new_page()."""
     opened = Sessions(browser, browser_context_args, cast, oidc_provider)
     yield opened
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
+    reports = (getattr(request.node, f"rep_{when}", None) for when in ("setup", "call"))
+    if any(report is not None and report.failed for report in reports):
         folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         opened.save_artifacts(folder, app_server.log_path)
         sys.stderr.write(f"\nbrowser artifacts (screenshots, HTML, app.log): {folder}\n"
