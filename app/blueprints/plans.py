@@ -222,7 +222,8 @@ def stop(run_id):
 def show(run_id):
     """Show one run: the plan as rendered Markdown, its text to copy, status and timings."""
     run = _visible_run(run_id)
-    plan_html = render_plan(run.output_text, _allowed_namespaces(current_user))
+    plan_html = render_plan(run.output_text, _allowed_namespaces(current_user),
+                            streaming=run.status == runs.STREAMING)
     return render("plans/run.html", block="run", run=run, plan_html=plan_html,
                   status_labels=runs.STATUS_LABELS, mode_labels=runs.MODE_LABELS,
                   owner=run.user_id == current_user.id)

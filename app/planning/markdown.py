@@ -1,8 +1,16 @@
-"""Render a plan (untrusted model output) to safe HTML with one badge-carrying block per command."""
+"""Render a plan (untrusted model output) to safe HTML with one badge-carrying block per command.
+
+The plan is shown below a page or dialog title, so its headings are shifted down two levels
+(``#`` renders as ``h3``, ``##`` as ``h4``, ... capped at ``h6``); ``h1``/``h2`` are never emitted.
+While a plan is still streaming (``streaming=True``), the command still being written -- the last
+one of a code block that has not been closed yet -- gets no badge: "kubectl" alone is not yet a
+command that changes the cluster. It is badged once its block is closed, or when the plan ends.
+"""
 
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Collection
 
@@ -12,8 +20,9 @@ from markdown_it.common.utils import escapeHtml
 
 from app.planning.commands import CHANGES, KubectlCommand, split_code
 
+HEADING_SHIFT = 2  # the plan sits below an h1 (dialog) or h2 (run page): "#" becomes h3
 ALLOWED_TAGS = {
-    "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote",
+    "p", "h3", "h4", "h5", "h6", "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote",
     "a", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "del", "s", "div", "span", "button",
 }
 ALLOWED_ATTRIBUTES = {
@@ -29,10 +38,18 @@ LANGUAGES = {"bash", "sh", "shell", "console", "yaml", "json", "text", "python",
              "toml", "ini", "promql", "sql", "javascript", "typescript", "java", "hcl"}
 ALLOWED_CLASSES = {
     "code": {f"language-{lang}" for lang in LANGUAGES},
-    "div": {"plan-command", "plan-command-bar"},
+    "div": {"plan-command", "plan-command-pending", "plan-command-bar"},
     "span": {"badge", "badge-read-only", "badge-changes", "badge-outside"},
     "button": {"plan-copy"},
 }
+
+
+def _pending_command_html(text: str) -> str:
+    """A command still being written: same block and Copy button, but no badge yet."""
+    return ('<div class="plan-command plan-command-pending">'
+            '<div class="plan-command-bar">'
+            '<button type="button" class="plan-copy" aria-label="Copy command">Copy</button></div>'
+            f'<pre><code class="language-bash">{escapeHtml(text)}</code></pre></div>\n')
 
 
 def _command_html(text: str, command: KubectlCommand, allowed: Collection[str] | None) -> str:
@@ -60,8 +77,11 @@ def _render_code(self, tokens, idx, options, env):
     lang = (token.info or "").split()[0] if token.info else ""
     if lang in ("", "bash", "sh", "shell", "console", "zsh") and "kubectl" in token.content:
         allowed = env.get("allowed_namespaces")
-        return "".join(_command_html(text, cmd, allowed) if cmd else _code_html(text, lang)
-                       for text, cmd in split_code(token.content))
+        segments = split_code(token.content)
+        growing = len(segments) - 1 if token.meta.get("open") and segments and segments[-1][1] else -1
+        return "".join(_pending_command_html(text) if index == growing
+                       else _command_html(text, cmd, allowed) if cmd else _code_html(text, lang)
+                       for index, (text, cmd) in enumerate(segments))
     return _code_html(token.content.rstrip("\n"), lang)
 
 
@@ -75,9 +95,44 @@ def _markdown() -> MarkdownIt:
     return md
 
 
-def render_plan(markdown_text: str, allowed_namespaces: Collection[str] | None = None) -> str:
-    """Safe HTML for a plan; commands aimed at namespaces outside ``allowed_namespaces`` are flagged."""
-    html = _markdown().render(markdown_text or "", {"allowed_namespaces": allowed_namespaces})
+def _fence_closed(token, lines: list[str]) -> bool:
+    """Whether a fence token ends with its closing fence (an unclosed one runs to the end of the text)."""
+    start, end = token.map
+    if end - 1 <= start or end > len(lines):
+        return False
+    last = re.sub(r"^[\s>]*", "", lines[end - 1])  # list indentation and blockquote markers
+    char, size = token.markup[0], len(token.markup)
+    return re.fullmatch(rf"{re.escape(char)}{{{size},}}[ \t]*", last) is not None
+
+
+def _prepare(tokens, text: str, streaming: bool) -> None:
+    """Shift headings down; when streaming, mark the code block that may still grow as open."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + HEADING_SHIFT, 6)}"
+        elif streaming and token.type in ("fence", "code_block") and token.map:
+            at_end = not any(line.strip() for line in lines[token.map[1]:])
+            if at_end and not (token.type == "fence" and _fence_closed(token, lines)):
+                partial = rf"(^|\n)[ \t]*{re.escape(token.markup[0])}+[ \t]*$" if token.type == "fence" else ""
+                if partial and re.search(partial, token.content):
+                    # The closing fence is half-written ("``"): not content, and the block is complete.
+                    token.content = re.sub(partial, "", token.content)
+                else:
+                    token.meta["open"] = True
+
+
+def render_plan(markdown_text: str, allowed_namespaces: Collection[str] | None = None,
+                streaming: bool = False) -> str:
+    """Safe HTML for a plan; commands aimed at namespaces outside ``allowed_namespaces`` are flagged.
+
+    ``streaming``: the text may still grow, so the command being written at its end is not badged yet.
+    """
+    md, text = _markdown(), markdown_text or ""
+    env = {"allowed_namespaces": allowed_namespaces}
+    tokens = md.parse(text, env)
+    _prepare(tokens, text, streaming)
+    html = md.renderer.render(tokens, md.options, env)
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, allowed_classes=ALLOWED_CLASSES,
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow",
                      strip_comments=True)
@@ -106,7 +161,7 @@ class PlanHtmlStream:
         if now - self._last < self.interval:
             return None
         self._last = now
-        return render_plan(self.text, self.allowed_namespaces)
+        return render_plan(self.text, self.allowed_namespaces, streaming=True)
 
     def finish(self) -> str:
         return render_plan(self.text, self.allowed_namespaces)

@@ -4,7 +4,9 @@ The generator runs after the response headers are sent, inside ``stream_with_con
 touches the Flask session or ``current_user`` (everything it needs is captured before), and it
 writes only the run's own row. Every few chunks the whole accumulated text is rendered again
 through ``app.planning.markdown`` and sent as one ``plan`` event (simple, and a half-written
-Markdown construct can never leave unsafe HTML behind). The last event is always ``done``.
+Markdown construct can never leave unsafe HTML behind). Those renders are ``streaming``: the command
+still being written gets its badge only once complete. The last ``plan`` event renders the final text
+(every command badged) and the last event is always ``done``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _done(run_id, status, message, text):
 
 def replay(run, allowed):
     """Events for a run that is no longer streaming (a reconnect or a second window)."""
-    yield sse_event("plan", render_plan(run.output_text, allowed))
+    yield sse_event("plan", render_plan(run.output_text, allowed, streaming=run.status == runs.STREAMING))
     message = run.error_message or ("This plan is already streaming in another window."
                                     if run.status == runs.STREAMING else "")
     yield _done(run.id, run.status, message, run.output_text)
@@ -73,7 +75,7 @@ def generate(job, model_client):
             now = time.monotonic()
             if pending and (last_render == 0.0 or pending >= RENDER_EVERY_CHUNKS
                             or now - last_render >= RENDER_EVERY_SECONDS):
-                yield sse_event("plan", render_plan(text, job.allowed_namespaces))
+                yield sse_event("plan", render_plan(text, job.allowed_namespaces, streaming=True))
                 pending, last_render = 0, now
             if now - last_poll >= STOP_POLL_SECONDS:  # Stop may have been posted to another worker
                 last_poll = now
