@@ -81,6 +81,11 @@ def finding_summary(facts: Facts, heading: str) -> str:
     if facts.parent:
         lines.append(f"**Parent object:** `{facts.parent}`")
         lines.append("")
+    elif facts.workload and facts.workload_ref != f"{facts.kind.lower()}/{facts.name}":
+        how = ("inferred from its ReplicaSet's name, which you may not read"
+               if any(h == "inferred" for *_, h in facts.owner_chain) else "from the owner chain in the live context")
+        lines.append(f"**Owning workload:** `{facts.workload_ref}` ({how})")
+        lines.append("")
     if facts.user_context:
         quoted = " ".join(facts.user_context.split())
         lines.append(f"**What you told us:** \u201c{quoted[:300]}\u201d — taken into account below.")

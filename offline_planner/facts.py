@@ -17,6 +17,10 @@ FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[ \t]*(?
 ATTR = re.compile(r"([\w-]+)=(\"[^\"]*\"|\S+)")
 MODE = re.compile(r"plan\s+type:\s*(remediation|root[\s_-]*cause)", re.I)
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet")
+# "owner ReplicaSet/web-7d9f8c6b5 could not be read (Forbidden)": a note of app/planning/context.py.
+UNREAD_OWNER = re.compile(r"^[-*]\s*owner\s+([A-Z]\w*)/([a-z0-9][a-z0-9.-]*)\s+could not be read", re.M)
+# A pod-template-hash as the ReplicaSet controller writes it (rand.SafeEncodeString of a uint32).
+TEMPLATE_HASH = re.compile(r"-([bcdfghjklmnpqrstvwxz2456789]{6,10})$")
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Facts:
     owners: list[dict] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     logs: dict[tuple[str, bool], str] = field(default_factory=dict)
+    unread_owners: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ns_flag(self) -> str:
@@ -66,16 +71,58 @@ class Facts:
         return "\n".join([" ".join(self.errors), self.details, "\n".join(self.events), status]).lower()
 
     @property
+    def owner_chain(self) -> list[tuple[str, str, str]]:
+        """(kind, name, how it is known) from the affected object's first owner up to the top-most one.
+
+        K8sGPT's ``parentObject`` is often empty, so the chain comes from the gathered context: owners
+        whose YAML was read ("read"), owners only named by an ownerReference because the user may not
+        read them ("referenced"), and finally a Deployment inferred from a ReplicaSet's name minus its
+        pod-template-hash ("inferred").
+        """
+        read = {(o.get("kind", ""), (o.get("metadata") or {}).get("name", "")): o for o in self.owners}
+        chain: list[tuple[str, str, str]] = []
+        current = self.obj or (self.owners[0] if self.owners else None)
+        if current is not None and current is not self.obj:
+            chain.append((current.get("kind", ""), (current.get("metadata") or {}).get("name", ""), "read"))
+        seen = set()
+        while current is not None:
+            ref = _controller_ref(current)
+            if not ref or (ref["kind"], ref["name"]) in seen:
+                break
+            seen.add((ref["kind"], ref["name"]))
+            current = read.get((ref["kind"], ref["name"]))
+            chain.append((ref["kind"], ref["name"], "read" if current is not None else "referenced"))
+        if not chain:
+            chain = [(kind, name, "referenced") for kind, name in self.unread_owners[:1]]
+        if chain and chain[-1][0] == "ReplicaSet" and chain[-1][2] == "referenced":
+            deployment = self._deployment_of(chain[-1][1])
+            if deployment:
+                chain.append(("Deployment", deployment, "inferred"))
+        return chain
+
+    def _deployment_of(self, replicaset: str) -> str:
+        """The Deployment a ReplicaSet belongs to, from its name minus the pod-template-hash."""
+        labels = (((self.obj or {}).get("metadata") or {}).get("labels") or {})
+        template_hash = str(labels.get("pod-template-hash") or "")
+        if template_hash and replicaset.endswith(f"-{template_hash}"):
+            return replicaset[: -len(template_hash) - 1]
+        match = TEMPLATE_HASH.search(replicaset)
+        return replicaset[: match.start()] if match and match.start() > 0 else ""
+
+    @property
     def workload(self) -> tuple[str, str] | None:
         """The top-most controller to act on: from the owner chain, the parent, or the object."""
-        for owner in reversed(self.owners):
-            if owner.get("kind") in WORKLOAD_KINDS:
-                return owner["kind"], owner.get("metadata", {}).get("name", "")
+        chain = [(kind, name, how) for kind, name, how in self.owner_chain if kind in WORKLOAD_KINDS and name]
+        for kind, name, how in reversed(chain):
+            if how != "inferred" and kind != "ReplicaSet":
+                return kind, name
         if "/" in self.parent:
             kind, _, name = self.parent.rpartition("/")
             kind = kind.rsplit("/", 1)[-1]
             if kind in WORKLOAD_KINDS and name and name != self.name:
                 return kind, name
+        if chain:
+            return chain[-1][0], chain[-1][1]
         if self.kind in WORKLOAD_KINDS:
             return self.kind, self.name
         return None
@@ -159,6 +206,13 @@ class Facts:
         return [line for line in text.splitlines() if line.strip()][-count:]
 
 
+def _controller_ref(obj: dict) -> dict | None:
+    """The controlling ownerReference of an object (else its first one), with a kind and a name."""
+    refs = [r for r in ((obj.get("metadata") or {}).get("ownerReferences") or [])
+            if isinstance(r, dict) and r.get("kind") and r.get("name")]
+    return next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+
+
 def iter_blocks(text: str) -> list[Block]:
     """Every fenced block with its info-string language and key=value attributes."""
     blocks, lines, index = [], text.splitlines(), 0
@@ -178,6 +232,23 @@ def iter_blocks(text: str) -> list[Block]:
         attrs = {k: v.strip('"') for k, v in ATTR.findall(match["rest"])}
         blocks.append(Block(match["lang"], attrs, "\n".join(body)))
     return blocks
+
+
+def _outside_fences(text: str) -> str:
+    """The text with every fenced block removed (so logs and YAML cannot pose as notes)."""
+    kept, fence = [], None
+    for line in text.splitlines():
+        if fence is None:
+            match = FENCE_OPEN.match(line)
+            if match:
+                fence = match["fence"]
+            else:
+                kept.append(line)
+        else:
+            stripped = line.strip()
+            if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+                fence = None
+    return "\n".join(kept)
 
 
 def _load_yaml(body: str) -> dict | None:
@@ -218,6 +289,7 @@ def read_facts(messages: list[dict]) -> Facts:
     system = "\n".join(text_of(m) for m in messages if m.get("role") in ("system", "developer"))
     user = "\n".join(text_of(m) for m in messages if m.get("role") == "user")
     facts = Facts(mode=detect_mode(system))
+    facts.unread_owners = UNREAD_OWNER.findall(_outside_fences(user))
     for block in iter_blocks(user):
         section = block.attrs.get("context")
         if block.lang == "finding":
