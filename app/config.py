@@ -61,6 +61,7 @@ class Config:
     # Seconds a process serves its cached K8sGPT Results before re-reading them in the
     # background (0: read on every request). Issue 4, app/findings.py.
     CODEX_RESULTS_MAX_AGE = float(_env("CODEX_RESULTS_MAX_AGE", "5"))
+    CODEX_LIST_CACHE_TTL = float(_env("CODEX_LIST_CACHE_TTL", "5"))  # resource-table rows reuse, s
     CODEX_IMPERSONATION = _flag("CODEX_IMPERSONATION", True)
     CODEX_USERS_NAMESPACE = _env("CODEX_USERS_NAMESPACE", "cluster-codex-users")
     CODEX_USERS_GROUP = _env("CODEX_USERS_GROUP", "cluster-codex:users")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
+from app.planning.redact import redact_text
+
 _NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -38,6 +40,12 @@ class Finding:
     lifecycle: str
     created: datetime | None
     problems: tuple[str, ...] = ()  # why the Result is malformed; empty when well-formed
+    # What the page shows: the error texts with K8sGPT's sensitive values *unmasked*, but
+    # passed through redact_text (tokens, passwords, keys masked). K8sGPT masks the object's
+    # own namespace/name because that masking is meant for third-party AI backends; the user
+    # already sees that namespace and name in the same row, so the masked form only made the
+    # text unreadable. Prompts to the model keep the masked form (``errors``, app/planning).
+    display_errors: tuple[str, ...] = ()
 
     @property
     def malformed(self) -> bool:
@@ -51,7 +59,7 @@ class Finding:
         """Return the lower-cased text the dashboard's free-text filter matches against."""
         return "\n".join(
             (self.kind, self.namespace or "", self.name, self.parent, self.details,
-             self.result_name, *self.errors)
+             self.result_name, *self.display_errors)
         ).lower()
 
 
@@ -75,21 +83,24 @@ def mask_sensitive(text: str, sensitive: Any) -> str:
     return text
 
 
-def _parse_errors(raw: Any, problems: list[str]) -> tuple[str, ...]:
+def _parse_errors(raw: Any, problems: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return (masked texts for prompts, readable redacted texts for the page)."""
     if raw is None:
         problems.append("spec.error missing")
-        return ()
+        return (), ()
     if not isinstance(raw, list):
         problems.append("spec.error is not a list")
-        return ()
-    texts = []
+        return (), ()
+    masked, shown = [], []
     for item in raw:
         text = _text(item.get("text")) if isinstance(item, dict) else None
         if text is None:
             problems.append("an error without text")
             continue
-        texts.append(mask_sensitive(text, item.get("sensitive")))
-    return tuple(texts)
+        masked.append(mask_sensitive(text, item.get("sensitive")))
+        # Unmasked on purpose (see Finding.display_errors), but never unredacted.
+        shown.append(redact_text(text))
+    return tuple(masked), tuple(shown)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -134,17 +145,19 @@ def parse_result(obj: Any) -> Finding | None:
         problems.append("spec.kind missing")
     namespace, name = _split_name(spec.get("name"), problems)
     status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    errors, display_errors = _parse_errors(spec.get("error"), problems)
     return Finding(
         result_name=result_name,
         kind=kind,
         namespace=namespace,
         name=name,
-        errors=_parse_errors(spec.get("error"), problems),
+        errors=errors,
         details=_text(spec.get("details")) or "",
         parent=_text(spec.get("parentObject")) or "",
         lifecycle=_text(status.get("lifecycle")) or "",
         created=_parse_time(metadata.get("creationTimestamp")),
         problems=tuple(problems),
+        display_errors=display_errors,
     )
 
 

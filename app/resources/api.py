@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
+
 from app.cluster.gateway import Gateway, NotFound
 from app.kinds import Kind, get_kind
+from app.resources.listing import CACHE_TTL, RowCache
 
 # Secrets are listed as metadata only: the API server strips data before it leaves.
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -15,6 +18,11 @@ class UserReader:
     def __init__(self, gw: Gateway, user):
         self.gw = gw
         self.api = gw.as_user(user)
+        # Lists are read as this user, so cached chunks are keyed by who the user is
+        # (see app.resources.listing.RowCache): never shared between users.
+        user_id = getattr(user, "id", None)
+        self.identity = None if user_id is None else (user_id, getattr(user, "username", None))
+        self.row_cache = row_cache() if self.identity is not None else None
 
     def _get(self, kind: Kind, path: str, **query) -> dict:
         if kind.metadata_only:
@@ -51,3 +59,14 @@ class UserReader:
                                      or (e.get("metadata") or {}).get("creationTimestamp") or ""),
                    reverse=True)
         return items[:limit]
+
+
+def row_cache() -> RowCache | None:
+    """The app's cache of listed rows (one per app), or None outside an app context."""
+    if not has_app_context():
+        return None
+    cache = current_app.extensions.get("codex_row_cache")
+    if cache is None:
+        ttl = float(current_app.config.get("CODEX_LIST_CACHE_TTL", CACHE_TTL))
+        cache = current_app.extensions.setdefault("codex_row_cache", RowCache(ttl=ttl))
+    return cache

@@ -10,14 +10,26 @@ A free-text filter matches the row's cells; it is applied while walking, in chun
 page is full. A filter of the form ``-l <selector>`` is handed to the API server as a label
 selector. Sorting by any other column needs every matching object: those lists are read in
 chunks up to ``SORT_LIMIT`` objects and the page says so when the limit was reached.
+
+Repeated requests (the filter box fires on every keystroke, htmx refreshes the table) would
+re-read and re-format hundreds of objects each time. Each chunk read *as the user* is kept,
+already formatted, in a short-lived `RowCache` keyed by the reader's identity (user id and
+name) and by everything that decides the chunk (kind, namespace, limit, continue token, label
+selector). A user only ever gets rows the API server gave to that same user; grants are still
+checked by the blueprint on every request before any chunk is asked for. Entries expire after
+``ttl`` seconds (``CODEX_LIST_CACHE_TTL``, default 5; 0 turns the cache off) and the cache is
+bounded by its total number of rows (least recently used entries go first).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Callable, Hashable, Protocol
 
 from app.kinds import Kind
 from app.resources.format import Cell, row_cells
@@ -25,6 +37,8 @@ from app.resources.format import Cell, row_cells
 PAGE_SIZE = 50
 CHUNK = 500  # objects per API request when a filter or a sort needs more than one page
 SORT_LIMIT = 5000
+CACHE_TTL = 5.0  # seconds a listed chunk is reused (CODEX_LIST_CACHE_TTL)
+CACHE_MAX_ROWS = 20_000  # bound of the cache, in rows over all entries
 
 
 class ObjectReader(Protocol):
@@ -40,6 +54,7 @@ class Row:
     namespace: str
     name: str
     cells: dict[str, Cell]
+    haystack: str = ""  # lower-cased text the free-text filter matches against
 
 
 @dataclass
@@ -88,16 +103,85 @@ def decode_cursor(cursor: str) -> dict:
     return state if isinstance(state, dict) else {}
 
 
+class RowCache:
+    """A small thread-safe LRU of formatted chunks with a time-to-live.
+
+    Keys must include the identity the chunk was read as; `_chunk` builds them.
+    """
+
+    def __init__(self, ttl: float = CACHE_TTL, max_rows: int = CACHE_MAX_ROWS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self._clock = clock
+        self.max_rows = max_rows
+        self._entries: OrderedDict[Hashable, tuple[float, tuple[Row, ...], str | None]] = OrderedDict()
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[tuple[Row, ...], str | None] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if self._clock() - entry[0] > self.ttl:
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry[1], entry[2]
+
+    def put(self, key: Hashable, rows: tuple[Row, ...], token: str | None) -> None:
+        if self.ttl <= 0 or len(rows) > self.max_rows:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (self._clock(), rows, token)
+            self._rows += len(rows)
+            while self._rows > self.max_rows:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Hashable) -> None:
+        _, rows, _ = self._entries.pop(key)
+        self._rows -= len(rows)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def _row(kind: Kind, obj: dict) -> Row:
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    return Row(str(meta.get("namespace", "")), str(meta.get("name", "")), row_cells(kind, obj))
+    row = Row(str(meta.get("namespace", "")), str(meta.get("name", "")), row_cells(kind, obj))
+    row.haystack = " ".join([row.namespace, row.name,
+                             *(str(c[0]) for c in row.cells.values())]).lower()
+    return row
 
 
 def _matches(row: Row, needle: str) -> bool:
-    if not needle:
-        return True
-    haystack = " ".join([row.namespace, row.name, *(str(c[0]) for c in row.cells.values())])
-    return needle in haystack.lower()
+    return not needle or needle in row.haystack
+
+
+def _chunk(reader: ObjectReader, kind: Kind, namespace: str | None, *, limit: int,
+           continue_token: str | None, label_selector: str | None) -> tuple[tuple[Row, ...], str | None]:
+    """Read and format one chunk, reusing a recent identical read by the same identity.
+
+    Only readers that name their identity (``reader.identity``, e.g. the user id) and carry a
+    ``reader.row_cache`` are cached; the identity is part of the key, so one user's rows are
+    never served to another user.
+    """
+    cache: RowCache | None = getattr(reader, "row_cache", None)
+    identity: Any = getattr(reader, "identity", None)
+    key = None
+    if cache is not None and identity is not None:
+        key = (identity, kind.name, namespace, limit, continue_token, label_selector)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    items, next_token = reader.list(kind, namespace, limit=limit, continue_token=continue_token,
+                                    label_selector=label_selector)
+    rows = tuple(_row(kind, obj) for obj in items)
+    if key is not None:
+        cache.put(key, rows, next_token)
+    return rows, next_token
 
 
 def _walk_in_order(reader: ObjectReader, kind: Kind, namespaces: list[str | None],
@@ -112,11 +196,9 @@ def _walk_in_order(reader: ObjectReader, kind: Kind, namespaces: list[str | None
     while ns_index < len(namespaces):
         want = page_size - len(page.rows)
         limit = max(want + skip, 1) if not needle else CHUNK
-        items, next_token = reader.list(kind, namespaces[ns_index], limit=limit,
-                                        continue_token=token,
-                                        label_selector=query.label_selector)
-        for position, obj in enumerate(items[skip:], start=skip):
-            row = _row(kind, obj)
+        rows, next_token = _chunk(reader, kind, namespaces[ns_index], limit=limit,
+                                  continue_token=token, label_selector=query.label_selector)
+        for position, row in enumerate(rows[skip:], start=skip):
             if not _matches(row, needle):
                 continue
             if len(page.rows) == page_size:
@@ -144,10 +226,10 @@ def _sorted_page(reader: ObjectReader, kind: Kind, namespaces: list[str | None],
     for namespace in namespaces:
         token = None
         while True:
-            items, token = reader.list(kind, namespace, limit=CHUNK, continue_token=token,
-                                       label_selector=query.label_selector)
-            seen += len(items)
-            rows.extend(r for r in (_row(kind, o) for o in items) if _matches(r, query.needle))
+            chunk, token = _chunk(reader, kind, namespace, limit=CHUNK, continue_token=token,
+                                  label_selector=query.label_selector)
+            seen += len(chunk)
+            rows.extend(r for r in chunk if _matches(r, query.needle))
             if not token or seen >= SORT_LIMIT:
                 truncated = truncated or bool(token)
                 break

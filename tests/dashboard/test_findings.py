@@ -26,8 +26,18 @@ def test_sensitive_values_show_only_their_masked_form():
         "text": "Secret db-password-prod not found for pod web-1",
         "sensitive": [{"unmasked": "db-password-prod", "masked": "ZGItcGFz"},
                       {"unmasked": "web-1", "masked": "d2Vi"}]}]))
-    assert f.errors == ("Secret ZGItcGFz not found for pod d2Vi",)
-    assert "db-password-prod" not in f.search_text()
+    assert f.errors == ("Secret ZGItcGFz not found for pod d2Vi",)  # for prompts
+
+
+def test_display_errors_are_unmasked_but_redacted():
+    f = parse_result(result(error=[{
+        "text": "Secret db-password-prod not found for pod web-1, password=hunter2-planted",
+        "sensitive": [{"unmasked": "db-password-prod", "masked": "ZGItcGFz"},
+                      {"unmasked": "web-1", "masked": "d2Vi"}]}]))
+    assert f.display_errors == (
+        "Secret db-password-prod not found for pod web-1, password=[REDACTED]",)
+    assert "hunter2-planted" not in f.search_text()
+    assert "db-password-prod" in f.search_text()
 
 
 @pytest.mark.parametrize("spec, problem", [

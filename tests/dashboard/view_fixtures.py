@@ -120,6 +120,11 @@ def world(kube):
             "Pod", f"{ns_a}/web-1", "Secret db-credentials-prod is not found",
             error=[{"text": "Secret db-credentials-prod is not found",
                     "sensitive": [{"unmasked": "db-credentials-prod", "masked": "ZGItY3Jl"}]}])),
+        "a_planted": _result(f"{tag}-a-planted", _spec(
+            "Deployment", f"{ns_a}/api", "x",
+            error=[{"text": f"Deployment {ns_a}/api has 1 replicas, password=hunter2-planted",
+                    "sensitive": [{"unmasked": ns_a, "masked": "dGVhbS1h"},
+                                  {"unmasked": "api", "masked": "YXBp"}]}])),
         "b_pod": _result(f"{tag}-b-pod", _spec("Pod", f"{ns_b}/web-0", f"only-in-{ns_b}")),
         "cluster": _result(f"{tag}-node", _spec("Node", f"{tag}-node", "cluster-scoped finding")),
         "no_spec": _result(f"{tag}-no-spec", None),

@@ -133,3 +133,54 @@ def test_table_fragment_for_htmx(world, dev_a):
 def test_admin_lists_every_namespace(world, admin):
     text = page_text(admin.get("/resources/pods?q=web"))
     assert world["ns_a"] in text and world["ns_b"] in text
+
+
+def test_cached_listing_is_never_shared_between_users(world, app, make_user, login):
+    """Listed rows are cached for a few seconds, per identity: a user with other grants
+    asking the very same question gets the API server's answer for *them*, not the cache."""
+    both_id = make_user("dev-both", {world["ns_a"]: ("pods",), world["ns_b"]: ("pods",)})
+    b_id = make_user("dev-b-only", {world["ns_b"]: ("pods",)})
+    pods = get_kind("pods")
+    query = Query(text="web")
+    with app.test_request_context():
+        both = UserReader(gateway(), db.session.get(User, both_id))
+        only_b = UserReader(gateway(), db.session.get(User, b_id))
+        assert both.row_cache is only_b.row_cache is not None  # one cache per app
+        first = list_page(both, pods, [world["ns_a"]], query)
+        assert {row.namespace for row in first.rows} == {world["ns_a"]}
+        assert len(both.row_cache) > 0
+        # Same kind, namespace and filter within the TTL: still refused for the other user.
+        with pytest.raises(Forbidden):
+            list_page(only_b, pods, [world["ns_a"]], query)
+        own = list_page(only_b, pods, [world["ns_b"]], query)
+        assert own.rows and {row.namespace for row in own.rows} == {world["ns_b"]}
+        again = list_page(both, pods, [world["ns_a"]], query)
+        assert [r.name for r in again.rows] == [r.name for r in first.rows]
+
+    client_both, client_b = login("dev-both"), login("dev-b-only")
+    text_both = page_text(client_both.get("/resources/pods?q=web"))
+    assert world["ns_a"] in text_both and world["ns_b"] in text_both
+    text_b = page_text(client_b.get("/resources/pods?q=web"))
+    assert world["ns_b"] in text_b and world["ns_a"] not in text_b
+    assert client_b.get(f"/resources/pods?ns={world['ns_a']}&q=web").status_code == 404
+
+
+def test_row_cache_expires_and_stays_bounded():
+    from app.resources.listing import Row, RowCache
+
+    rows = tuple(Row("ns", f"p{i}", {}) for i in range(3))
+    cache = RowCache(ttl=60, max_rows=5)
+    cache.put(("u1", "pods", "ns"), rows, None)
+    cache.put(("u2", "pods", "ns"), rows, "next")
+    assert cache.get(("u1", "pods", "ns")) is None  # evicted: 6 rows > 5, oldest first
+    assert cache.get(("u2", "pods", "ns")) == (rows, "next")
+    now = [100.0]
+    ticking = RowCache(ttl=5, max_rows=50, clock=lambda: now[0])
+    ticking.put(("u1", "pods", "ns"), rows, None)
+    now[0] += 4
+    assert ticking.get(("u1", "pods", "ns")) == (rows, None)
+    now[0] += 2
+    assert ticking.get(("u1", "pods", "ns")) is None and len(ticking) == 0
+    off = RowCache(ttl=0)
+    off.put(("u1", "pods", "ns"), rows, None)
+    assert len(off) == 0
