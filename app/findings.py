@@ -19,10 +19,11 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from app.planning.redact import redact_text
+from app.resources.format import parse_time
 
 _NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -111,16 +112,6 @@ def _parse_errors(raw: Any, problems: list[str]) -> tuple[tuple[str, ...], tuple
     return tuple(masked), tuple(shown)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
 def _split_name(raw: Any, problems: list[str]) -> tuple[str | None, str]:
     name = _text(raw)
     if not name:
@@ -163,7 +154,7 @@ def parse_result(obj: Any) -> Finding | None:
         details=_text(spec.get("details")) or "",
         parent=_text(spec.get("parentObject")) or "",
         lifecycle=_text(status.get("lifecycle")) or "",
-        created=_parse_time(metadata.get("creationTimestamp")),
+        created=parse_time(metadata.get("creationTimestamp")),
         problems=tuple(problems),
         display_errors=display_errors,
     )

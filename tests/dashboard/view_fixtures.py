@@ -10,7 +10,6 @@ session's users in the shared lab.
 from __future__ import annotations
 
 import os
-import random
 import re
 import subprocess
 import time
@@ -21,10 +20,9 @@ import pytest
 
 from app import create_app
 from app.cluster.gateway import Conflict, Gateway, NotFound
-from app.cluster.rbac_sync import sync_user
 from app.config import TestConfig
 from app.extensions import db
-from app.models import Grant, User
+from tests.support.lab_users import lab_users
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
@@ -175,31 +173,8 @@ def app(kube, tmp_path):
 @pytest.fixture
 def make_user(app):
     """Create a user with grants ({namespace: kinds}), sync their RBAC, return their id."""
-    made = []
-
-    def make(username, grants=None, admin=False):
-        with app.app_context():
-            user = User(id=random.randint(100_000, 2_000_000_000), username=username,
-                        is_admin=admin)
-            user.set_password(PASSWORD)
-            for namespace, kinds in (grants or {}).items():
-                grant = Grant(namespace=namespace)
-                grant.kinds = set(kinds)
-                user.grants.append(grant)
-            db.session.add(user)
-            db.session.commit()
-            sync_user(user)
-            made.append(user.id)
-            return user.id
-
-    yield make
-    with app.app_context():
-        for user_id in made:
-            user = db.session.get(User, user_id)
-            user.grants.clear()
-            user.is_admin = False
-            db.session.commit()
-            sync_user(user)  # removes the user's RoleBindings from the lab
+    with lab_users(app, PASSWORD) as make:
+        yield make
 
 
 @pytest.fixture

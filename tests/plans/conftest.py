@@ -9,7 +9,6 @@ their RBAC bindings never collide with another session's in the shared lab.
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 import time
@@ -27,7 +26,8 @@ from planner_process import PlannerProcess  # noqa: E402
 from app.cluster.gateway import Conflict, Gateway, NotFound  # noqa: E402
 from app.cluster.rbac_sync import sync_user  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Grant, User  # noqa: E402
+from app.models import User  # noqa: E402
+from lab_users import lab_users  # noqa: E402
 
 ROOT = HERE.parents[1]
 STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
@@ -185,30 +185,8 @@ def app_config(request, database_url, planner, kube):
 @pytest.fixture
 def make_user(app):
     """Create a user with grants ({namespace: kinds}) and sync their RBAC; return their id."""
-    made = []
-
-    def make(username, grants=None, admin=False):
-        with app.app_context():
-            user = User(id=random.randint(100_000, 2_000_000_000), username=username, is_admin=admin)
-            user.set_password(PASSWORD)
-            for namespace, kinds in (grants or {}).items():
-                grant = Grant(namespace=namespace)
-                grant.kinds = set(kinds)
-                user.grants.append(grant)
-            db.session.add(user)
-            db.session.commit()
-            sync_user(user)
-            made.append(user.id)
-            return user.id
-
-    yield make
-    with app.app_context():
-        for user_id in made:
-            user = db.session.get(User, user_id)
-            user.grants.clear()
-            user.is_admin = False
-            db.session.commit()
-            sync_user(user)
+    with lab_users(app, PASSWORD) as make:
+        yield make
 
 
 @pytest.fixture
