@@ -182,6 +182,9 @@ def stream(run_id):
     allowed = _allowed_namespaces(current_user)
     granted = can_see(current_user, run.finding_namespace or None)
     status, messages = run.status, runs.messages_of(run)
+    if status != runs.STREAMING and not granted:
+        # A finished plan is history: after a revoke even its owner may not replay it.
+        abort(404, "That plan does not exist or you may not see it.")
     # One pooled connection at a time per request: the claim and the stream's writes take their
     # own short ones, and a stream may last minutes.
     db.session.close()

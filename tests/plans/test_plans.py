@@ -143,6 +143,13 @@ def test_history_follows_grants(app, world, dev, make_user, login, revoke):
     assert mate.get(history).status_code == 404
 
 
+def test_owner_cannot_replay_a_finished_plan_after_revoke(app, world, dev, revoke):
+    run_id, _ = generate_and_stream(dev, world["results"]["a"])
+    revoke(dev.user_id, world["ns_a"])
+    assert dev.get(f"/plans/runs/{run_id}/stream").status_code == 404
+    assert dev.get(f"/plans/runs/{run_id}").status_code == 404
+
+
 def test_only_administrators_see_the_prompt(app, world, dev, make_user, login):
     run_id, _ = generate_and_stream(dev, world["results"]["a"], context="note for the prompt")
     assert "Show prompt" not in dev.get(f"/plans/runs/{run_id}").get_data(as_text=True)
