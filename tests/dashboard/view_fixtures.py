@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from app.cluster.gateway import Conflict, Gateway, NotFound
 from app.config import TestConfig
 from app.extensions import db
 from tests.support.lab_users import lab_users
+from tests.support.lab_namespaces import wait_for_default_service_account
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
@@ -89,7 +89,7 @@ def world(kube):
     ns_a, ns_b = f"{prefix}-a", f"{prefix}-b"
     for ns in (ns_a, ns_b):
         kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": TEST_LABEL}})
-    _wait_for_default_service_account(kube, (ns_a, ns_b))
+    wait_for_default_service_account(kube, (ns_a, ns_b))
     for ns in (ns_a, ns_b):
         for i in range(3):
             kube.create(f"/api/v1/namespaces/{ns}/pods", {"metadata": {
@@ -138,19 +138,6 @@ def world(kube):
     kube.delete(RESULTS, labelSelector="codex-test=dashboard")
     for ns in (ns_a, ns_b):
         kube.delete(f"/api/v1/namespaces/{ns}")
-
-
-def _wait_for_default_service_account(kube, namespaces, timeout=60):
-    deadline = time.monotonic() + timeout
-    for ns in namespaces:
-        while True:
-            try:
-                kube.get(f"/api/v1/namespaces/{ns}/serviceaccounts/default")
-                break
-            except NotFound:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no default ServiceAccount in {ns} after {timeout}s")
-                time.sleep(0.5)
 
 
 class ViewTestConfig(TestConfig):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from app.cluster.rbac_sync import sync_user  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
 from lab_users import lab_users  # noqa: E402
+from lab_namespaces import wait_for_default_service_account  # noqa: E402
 
 ROOT = HERE.parents[1]
 STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
@@ -129,7 +129,7 @@ def world(kube):
     try:
         for ns in (ns_a, ns_b):
             kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": LABEL}})
-        _wait_for_default_service_account(kube, (ns_a, ns_b))
+        wait_for_default_service_account(kube, (ns_a, ns_b))
         for ns in (ns_a, ns_b):
             kube.create(f"/api/v1/namespaces/{ns}/secrets", {
                 "metadata": {"name": "api-db", "labels": LABEL}, "stringData": {"password": PLANTED}})
@@ -155,19 +155,6 @@ def world(kube):
         kube.delete(RESULTS, labelSelector="codex-test=plans")
         for ns in (ns_a, ns_b):
             kube.delete(f"/api/v1/namespaces/{ns}")
-
-
-def _wait_for_default_service_account(kube, namespaces, timeout=60):
-    deadline = time.monotonic() + timeout
-    for ns in namespaces:
-        while True:
-            try:
-                kube.get(f"/api/v1/namespaces/{ns}/serviceaccounts/default")
-                break
-            except NotFound:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no default ServiceAccount in {ns} after {timeout}s")
-                time.sleep(0.5)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ALL_KINDS, RESULTS, ROOT
+from tests.plans.conftest import ALL_KINDS, RESULTS, ROOT
 from plan_helpers import generate_and_stream, get_run
 
 PLANTED_PASSWORD = "s3cr3t-planted-a7f3c9e1"  # charts/known-issues/crashloop-api/templates/secret.yaml

@@ -5,7 +5,7 @@ import socket
 from datetime import timedelta
 
 import pytest
-from conftest import ALL_KINDS, RESULTS, result_body
+from tests.plans.conftest import ALL_KINDS, RESULTS, result_body
 from plan_helpers import (generate, generate_and_stream, get_run, in_other_thread, latest_run, parse_events,
                           run_id_of, stream_url)
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import ALL_KINDS, PLANTED, PLANTED_TOKEN
+from tests.plans.conftest import ALL_KINDS, PLANTED, PLANTED_TOKEN
 from plan_helpers import generate, generate_and_stream, get_run, latest_run, parse_events, stream_url
 
 HX = {"HX-Request": "true"}
