@@ -1,6 +1,7 @@
 """Configuration from the environment (every variable starts with CODEX_)."""
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -94,7 +95,7 @@ class TestConfig(Config):
     """Isolated settings for tests: no background sync; CSRF stays on."""
 
     TESTING = True
-    SECRET_KEY = "test-secret-key-not-for-production"
+    SECRET_KEY = secrets.token_hex(32)  # fresh per test process: no key lives in the repo
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     CODEX_RBAC_SYNC_INTERVAL = 0
     CODEX_OIDC_ISSUER = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -157,7 +158,7 @@ def free_port() -> int:
 def app_env(db_url: str) -> dict:
     env = dict(os.environ)
     env.update(CODEX_DATABASE_URL=db_url, CODEX_KUBECONFIG=str(LAB / "app.kubeconfig"),
-               CODEX_SECRET_KEY="bench-secret-key", CODEX_RBAC_SYNC_INTERVAL="0")
+               CODEX_SECRET_KEY=secrets.token_hex(32), CODEX_RBAC_SYNC_INTERVAL="0")
     return env
 
 
