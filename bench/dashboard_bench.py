@@ -45,7 +45,7 @@ K8SGPT_NS = os.environ.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
 NAMESPACES = [f"bench-{i:02d}" for i in range(10)]
 PODS, RESULTS, APPS = 10_000, 2_000, 20
 LABEL = {"bench": "true"}
-PASSWORD = "bench-password-not-secret"
+PASSWORD = secrets.token_urlsafe(16)  # per run: no password lives in the repo
 RESULTS_PATH = f"/apis/core.k8sgpt.ai/v1alpha1/namespaces/{K8SGPT_NS}/results"
 
 
