@@ -34,6 +34,10 @@ class User(UserMixin, db.Model):
     rbac_pending: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # Part of every session: bumped on sign-out, disable and password change (app.sessions).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Row-locked while a plan slot is reserved (app.plans.limits): one Generate at a time per user.
+    plan_slot_lock: Mapped[int] = mapped_column(default=0, server_default="0")
 
     grants: Mapped[list["Grant"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Grant.namespace"
@@ -137,5 +141,8 @@ class PlanRun(db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default="streaming", index=True)
     stop_requested: Mapped[bool] = mapped_column(default=False)
     error_message: Mapped[str | None] = mapped_column(sa.Text)
+    # Kinds (app.kinds names, comma-separated) the prompt's live context was read from: a reader
+    # must hold every one of them in the run's namespace (app.plans.runs.may_read).
+    context_kinds: Mapped[str] = mapped_column(sa.String(400), default="", server_default="")
 
     user: Mapped[User | None] = relationship()
