@@ -34,10 +34,11 @@ def create_app(config=None):
 
     gateway.init_app(app)
 
-    from app import errors, templating
+    from app import errors, security_headers, templating
 
     errors.init_app(app)
     templating.init_app(app)
+    security_headers.init_app(app)
 
     from app.blueprints import admin, auth, health
 

@@ -8,6 +8,8 @@ SQLite database and an administrator seeded through the CLI.
 Each journey opens its own browser contexts through `sessions` (one context per person, so an
 administrator and a developer can be signed in at once). When a test fails, every page it
 opened is saved as a screenshot and HTML under artifacts/browser/<test>/, with the app's log.
+Every page is watched for Content-Security-Policy violations: a journey that caused any fails at
+teardown with the list.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ for path in (ROOT, ROOT / "tests" / "lab", HERE):
         sys.path.insert(0, str(path))
 
 from browser_helpers import (  # noqa: E402
-    PASSWORD, Person, ensure_grant, sign_in_local, sign_in_sso, wait_for_team_findings,
+    CHROMIUM, CHROMIUM_ARGS, PASSWORD, CspWatch, Person, ensure_grant, sign_in_local, sign_in_sso,
+    wait_for_team_findings,
 )
 from tests.lab.conftest import known_issues, lab  # noqa: E402,F401  (the lab session fixtures)
 from tests.support.app_server import AppServer  # noqa: E402
@@ -43,9 +46,6 @@ from playwright.sync_api import expect  # noqa: E402
 expect.set_options(timeout=15_000)
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 # Only loopback exists here; anything else a page asks for is refused at once, not timed out.
 OFF_LOOPBACK = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/)[a-z]+://")
 
@@ -157,16 +157,18 @@ def team_a_findings(known_issues):  # noqa: F811
 
 
 class Sessions:
-    """Opens one browser context per person; remembers every page for failure artifacts."""
+    """Opens one browser context per person; remembers every page for failure artifacts and
+    watches every context for CSP violations."""
 
     def __init__(self, browser, context_args, cast_, provider):
         self.browser, self.context_args, self.cast, self.provider = browser, context_args, cast_, provider
-        self.contexts, self.pages = [], []
+        self.contexts, self.pages, self.csp_watches = [], [], []
 
     def new_page(self, label: str):
         context = self.browser.new_context(**self.context_args)
         context.set_default_timeout(20_000)
         context.route(OFF_LOOPBACK, lambda route: route.abort())
+        self.csp_watches.append((label, CspWatch(context)))
         self.contexts.append(context)
         page = context.new_page()
         self.pages.append((label, page))
@@ -204,6 +206,17 @@ class Sessions:
         if app_log and app_log.exists():
             shutil.copyfile(app_log, folder / "app.log")
 
+    def csp_report(self) -> str:
+        """The CSP violations seen in any context so far, by person; empty when none."""
+        for _, page in self.pages:
+            if not page.is_closed():
+                try:
+                    page.evaluate("0")  # a round trip: reports still in flight arrive first
+                except Exception:  # a page crashed or mid-navigation has nothing more to send
+                    pass
+        return "\n".join(f"[{label}] {line}" for label, watch in self.csp_watches
+                         for line in watch.report().splitlines())
+
     def close(self):
         for context in self.contexts:
             try:
@@ -217,13 +230,17 @@ def sessions(request, browser, browser_context_args, cast, app_server, oidc_prov
     """Open signed-in browser pages: sessions.admin(), sessions.alice(), sessions.new_page()."""
     opened = Sessions(browser, browser_context_args, cast, oidc_provider)
     yield opened
+    violations = opened.csp_report()
     reports = (getattr(request.node, f"rep_{when}", None) for when in ("setup", "call"))
-    if any(report is not None and report.failed for report in reports):
+    if violations or any(report is not None and report.failed for report in reports):
         folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         opened.save_artifacts(folder, app_server.log_path)
         sys.stderr.write(f"\nbrowser artifacts (screenshots, HTML, app.log): {folder}\n"
                          f"{app_server.log_tail(25, skip='GET /static/')}\n")
     opened.close()
+    if violations:
+        pytest.fail(f"Content-Security-Policy violations (each one is a script or style the "
+                    f"browser refused):\n{violations}", pytrace=False)
 
 
 @pytest.fixture
