@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.cluster.paths import name_segment, namespace_segment, word_segment
+
 
 @dataclass(frozen=True)
 class Column:
@@ -43,10 +45,18 @@ class Kind:
         return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
 
     def collection_path(self, namespace: str | None) -> str:
-        """Return the REST path of the collection, in one namespace or across all."""
+        """Return the REST path of the collection, in one namespace or across all.
+
+        The namespace is validated and quoted (app.cluster.paths): InvalidName, never a request.
+        """
         if namespace:
-            return f"{self.api_prefix}/namespaces/{namespace}/{self.name}"
+            return f"{self.api_prefix}/namespaces/{namespace_segment(namespace)}/{self.name}"
         return f"{self.api_prefix}/{self.name}"
+
+    def object_path(self, namespace: str, name: str, subresource: str | None = None) -> str:
+        """Return the REST path of one object (or its subresource), every segment checked."""
+        path = f"{self.collection_path(namespace)}/{name_segment(name)}"
+        return f"{path}/{word_segment(subresource)}" if subresource else path
 
 
 def _cols(*pairs: tuple[str, str]) -> tuple[Column, ...]:

@@ -25,6 +25,9 @@ from app.config import TestConfig
 from app.extensions import db
 from app.models import Grant, User
 
+# Lab fixtures (kube, planner) shared by every lab-backed suite.
+pytest_plugins = ["tests.support.lab_fixtures"]
+
 PASSWORD = "correct horse battery staple"
 ENGINES = ("sqlite", "postgres")
 

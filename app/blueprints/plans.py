@@ -19,8 +19,8 @@ from app.planning.markdown import render_plan
 from app.planning.model_client import ModelClient, ModelSettings
 from app.planning.prompts import MODES, PromptError, build_messages, clean_user_context
 from app.plans import runs
-from app.plans.cluster_context import FindingGone, live_context, load_finding
-from app.plans.limits import PlanLimitReached, check_limits
+from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
+from app.plans.limits import PlanLimitReached, check_limits, reserve_run
 from app.plans.stream import StreamJob, generate, replay
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
@@ -29,10 +29,11 @@ MODEL_KEY = "codex_model_client"
 SWEPT_KEY = "codex_plan_swept"
 _model_lock = threading.Lock()
 DIALOG_ID = re.compile(r"plan-[0-9a-f]{12}")
-GONE_MESSAGE = ("This finding is gone: K8sGPT no longer reports it (the problem may be fixed, or the "
-                "object was deleted). Close this dialog and reload the issues.")
-REVOKED_MESSAGE = ("You no longer have access to this finding's namespace, so no plan was generated. "
-                   "Ask an administrator if you still need it.")
+# One answer for "gone" and "not yours": a finding outside the user's grants must look exactly
+# like one that does not exist (same status, same body), and neither stores a run.
+UNAVAILABLE_MESSAGE = ("This finding is not available: K8sGPT no longer reports it (the problem may "
+                       "be fixed, or the object was deleted), or you may not see it. Close this "
+                       "dialog and reload the issues.")
 
 
 def model_client():
@@ -76,7 +77,14 @@ def _allowed_namespaces(user):
 
 
 def _visible_history(finding):
-    return runs.history_for(finding.kind, finding.namespace, finding.name)
+    return _visible_history_of(finding.kind, finding.namespace, finding.name)
+
+
+def _visible_history_of(kind, namespace, name):
+    """The runs about one finding that the current user may read."""
+    grants = grants_for(current_user)
+    return [run for run in runs.history_for(kind, namespace, name)
+            if runs.readable_by(run, current_user, grants)]
 
 
 def _dialog_page(finding, mode, result_name, status=200, **extra):
@@ -103,44 +111,47 @@ def _alert(message, status, retry_after=None):
 def dialog():
     """Show a finding and the form that generates a plan for it."""
     mode, result_name = _mode(request.args.get("mode")), request.args.get("result", "")
+    finding = _visible_finding(result_name)
+    if finding is None:
+        return _dialog_page(None, mode, result_name, status=404, gone=UNAVAILABLE_MESSAGE)
+    return _dialog_page(finding, mode, result_name)
+
+
+def _visible_finding(result_name, grants=None):
+    """The finding behind a Result if it exists and the user may see it, else None (no difference)."""
     try:
         finding = load_finding(gateway(), result_name)
     except FindingGone:
-        return _dialog_page(None, mode, result_name, status=404, gone=GONE_MESSAGE)
-    if not can_see(current_user, finding.namespace or None):
-        abort(404, "That finding does not exist or you may not see it.")
-    return _dialog_page(finding, mode, result_name)
+        return None
+    return finding if can_see(current_user, finding.namespace or None, grants=grants) else None
 
 
 @bp.post("/runs")
 @login_required
 def create():
-    """Start a plan: re-check the finding and the grant, gather context, store the prompt."""
+    """Start a plan: cheap checks first (input, limits, grant), then gather context and reserve."""
     form = request.form
     mode, result_name, raw_context = _mode(form.get("mode")), form.get("result", ""), form.get("context", "")
     limit = current_app.config["CODEX_PLAN_CONTEXT_LIMIT"]
+    grants = grants_for(current_user)
     try:
         user_context = clean_user_context(raw_context, limit)
-        check_limits(current_user.id, current_app.config)
-        finding = load_finding(gateway(), result_name)
+        check_limits(current_user.id, current_app.config)  # a fast, optimistic count
+        finding = _visible_finding(result_name, grants)
+        if finding is None:
+            return _form_error(result_name, mode, raw_context, UNAVAILABLE_MESSAGE, 404)
+        gathered = live_context(gateway(), current_user, grants, finding,
+                                current_app.config["CODEX_PLAN_CONTEXT_BUDGET"])
+        messages = build_messages(finding, mode, user_context, gathered, user_context_limit=limit)
+        # The slot is taken atomically here, whatever ran concurrently since the fast count.
+        run = reserve_run(current_user.id, current_app.config, result_name=result_name,
+                          finding=finding, mode=mode, user_context=user_context,
+                          model=model_client().settings.model, messages=messages,
+                          context_kinds=gathered_kinds(finding, gathered))
     except PromptError as exc:
         return _form_error(result_name, mode, raw_context, str(exc), 422)
     except PlanLimitReached as exc:
         return _form_error(result_name, mode, raw_context, exc.message, 429, exc.retry_after)
-    except FindingGone:
-        runs.create_run(current_user.id, result_name, None, mode, user_context,
-                        status=runs.FAILED, error_message="The finding was gone.")
-        return _form_error(result_name, mode, raw_context, GONE_MESSAGE, 404)
-    grants = grants_for(current_user)
-    if not can_see(current_user, finding.namespace or None, grants=grants):
-        runs.create_run(current_user.id, result_name, finding, mode, user_context, status=runs.FAILED,
-                        error_message="Access to the namespace was revoked before generating.")
-        return _form_error(result_name, mode, raw_context, REVOKED_MESSAGE, 403)
-    gathered = live_context(gateway(), current_user, grants, finding,
-                            current_app.config["CODEX_PLAN_CONTEXT_BUDGET"])
-    messages = build_messages(finding, mode, user_context, gathered, user_context_limit=limit)
-    run = runs.create_run(current_user.id, result_name, finding, mode, user_context,
-                          model=model_client().settings.model, messages=messages)
     if not is_htmx():
         return redirect(url_for("plans.show", run_id=run.id), 303)
     return render("plans/dialog.html", block="stream", run=run, dialog_id=_dialog_id(result_name, mode))
@@ -149,14 +160,12 @@ def create():
 def _form_error(result_name, mode, raw_context, message, status, retry_after=None):
     if is_htmx():
         return _alert(message, status, retry_after)
-    try:
-        finding = load_finding(gateway(), result_name)
-    except FindingGone:
-        finding = None
-    if finding is not None and not can_see(current_user, finding.namespace or None):
-        finding = None
-    return _dialog_page(finding, mode, result_name, status=status, user_context=raw_context,
-                        error=message, gone=None if finding else message)
+    finding = _visible_finding(result_name)
+    response = _dialog_page(finding, mode, result_name, status=status, user_context=raw_context,
+                            error=message, gone=None if finding else UNAVAILABLE_MESSAGE)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _owned_run(run_id):
@@ -167,9 +176,9 @@ def _owned_run(run_id):
 
 
 def _visible_run(run_id):
-    """A run the user may read: its namespace is granted to them now (administrators: any)."""
+    """A run the user may read now (see runs.readable_by), else 404 like a missing one."""
     run = db.session.get(PlanRun, run_id)
-    if run is None or not can_see(current_user, run.finding_namespace or None):
+    if run is None or not runs.readable_by(run, current_user):
         abort(404, "That plan does not exist or you may not see it.")
     return run
 
@@ -180,7 +189,7 @@ def stream(run_id):
     """Stream the run's plan as server-sent events (only to the user who started it)."""
     run = _owned_run(run_id)
     allowed = _allowed_namespaces(current_user)
-    granted = can_see(current_user, run.finding_namespace or None)
+    granted = runs.readable_by(run, current_user)
     status, messages = run.status, runs.messages_of(run)
     if status != runs.STREAMING and not granted:
         # A finished plan is history: after a revoke even its owner may not replay it.
@@ -252,5 +261,5 @@ def history():
     dialog_id = request.args.get("dialog", "")
     return render("plans/history.html", block="history", kind=kind, namespace=namespace, name=name,
                   dialog_id=dialog_id if DIALOG_ID.fullmatch(dialog_id) else "",
-                  history=runs.history_for(kind, namespace, name), status_labels=runs.STATUS_LABELS,
+                  history=_visible_history_of(kind, namespace, name), status_labels=runs.STATUS_LABELS,
                   mode_labels=runs.MODE_LABELS)

@@ -21,56 +21,15 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
+from app.cluster import paths
+from app.cluster.errors import (ClusterError, Conflict, Forbidden, InvalidName,  # noqa: F401 - re-exported
+                                NotFound, Unavailable)
 from app.config import default_kubeconfig
+from app.kinds import get_kind
 
 EXTENSION_KEY = "codex_gateway"
 
-# kind -> (API path prefix, resource). All 13 grantable kinds are namespaced.
-KIND_PATHS = {
-    "pods": ("/api/v1", "pods"),
-    "services": ("/api/v1", "services"),
-    "configmaps": ("/api/v1", "configmaps"),
-    "persistentvolumeclaims": ("/api/v1", "persistentvolumeclaims"),
-    "events": ("/api/v1", "events"),
-    "secrets": ("/api/v1", "secrets"),
-    "deployments": ("/apis/apps/v1", "deployments"),
-    "statefulsets": ("/apis/apps/v1", "statefulsets"),
-    "daemonsets": ("/apis/apps/v1", "daemonsets"),
-    "replicasets": ("/apis/apps/v1", "replicasets"),
-    "jobs": ("/apis/batch/v1", "jobs"),
-    "cronjobs": ("/apis/batch/v1", "cronjobs"),
-    "ingresses": ("/apis/networking.k8s.io/v1", "ingresses"),
-}
 RESULTS_PATH = "/apis/core.k8sgpt.ai/v1alpha1"
-
-
-class ClusterError(Exception):
-    """Base of the gateway's domain exceptions."""
-
-    def __init__(self, message, status=None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-class NotFound(ClusterError):
-    """The object (or its namespace) does not exist."""
-
-
-class Forbidden(ClusterError):
-    """The API server refused the identity the request was made as (401/403)."""
-
-
-class Conflict(ClusterError):
-    """The object already exists or changed underneath us (409)."""
-
-
-class Unavailable(ClusterError):
-    """The API server cannot be reached or answered with an error; `since` is when that began."""
-
-    def __init__(self, message, since=None, status=None):
-        super().__init__(message, status)
-        self.since = since
 
 
 def user_subject_name(user_id, users_namespace="cluster-codex-users"):
@@ -189,6 +148,7 @@ class Gateway:
     def request(self, api, method, path, query=None, body=None, timeout=None, raw=False,
                 accept="application/json"):
         """Send one request with `api` (as_app()/as_user()); JSON dict back, or bytes if raw."""
+        paths.check_path(path)  # the last line of defence: no dot segments reach the wire
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -220,7 +180,10 @@ class Gateway:
                                status=status)
         if raw:
             return data
-        return json.loads(data) if data else {}
+        payload = json.loads(data) if data else {}
+        if _is_secrets_path(path):
+            _strip_secret_values(payload)
+        return payload
 
     def get(self, api, path, **query):
         return self.request(api, "GET", path, query=query)
@@ -238,17 +201,24 @@ class Gateway:
 
     def list_results(self, namespace=None):
         """K8sGPT Result objects (as the app) from the K8sGPT namespace."""
-        namespace = namespace or self.k8sgpt_namespace
+        namespace = paths.namespace_segment(namespace or self.k8sgpt_namespace)
         data = self.get(self.as_app(), f"{RESULTS_PATH}/namespaces/{namespace}/results")
         return data.get("items", [])
 
-    def object_path(self, kind, namespace, name=None):
-        try:
-            prefix, resource = KIND_PATHS[kind]
-        except KeyError:
-            raise NotFound(f"unknown kind {kind!r}") from None
-        path = f"{prefix}/namespaces/{namespace}/{resource}"
-        return f"{path}/{name}" if name else path
+    def get_result(self, name):
+        """One K8sGPT Result (as the app); InvalidName/NotFound when there is no such Result."""
+        namespace = paths.namespace_segment(self.k8sgpt_namespace)
+        return self.get(self.as_app(),
+                        f"{RESULTS_PATH}/namespaces/{namespace}/results/{paths.name_segment(name)}")
+
+    def object_path(self, kind, namespace, name=None, subresource=None):
+        """The REST path of a registered kind's collection or object, every segment checked."""
+        registered = get_kind(kind)
+        if registered is None:
+            raise NotFound(f"unknown kind {kind!r}")
+        if name is None:
+            return registered.collection_path(namespace)
+        return registered.object_path(namespace, name, subresource)
 
     def list_objects(self, user, kind, namespace, **query):
         """The list response ({'items': [...], 'metadata': {...}}) of `kind` in `namespace`, as the user.
@@ -266,12 +236,35 @@ class Gateway:
                 limit_bytes=None):
         """The pod's log text, as the user."""
         data = self.request(
-            self.as_user(user), "GET", f"/api/v1/namespaces/{namespace}/pods/{name}/log",
+            self.as_user(user), "GET", self.object_path("pods", namespace, name, "log"),
             query={"container": container, "previous": "true" if previous else None,
                    "tailLines": tail_lines, "limitBytes": limit_bytes},
             raw=True,
         )
         return data.decode("utf-8", errors="replace")
+
+
+def _is_secrets_path(path):
+    """True for any path of the core `secrets` resource (a collection, one object, a list)."""
+    segments = path.split("?", 1)[0].split("/")
+    return len(segments) > 3 and segments[1] == "api" and "secrets" in segments[3:]
+
+
+def _strip_secret_values(payload):
+    """Drop Secret values from a response of the secrets resource, whatever its `kind` says.
+
+    The app lists secrets as metadata only; this holds even if a body slips through (a server
+    that ignores the metadata Accept header, a list, a kind field that lies).
+    """
+    items = payload.get("items") if isinstance(payload.get("items"), list) else [payload]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for key in ("data", "stringData", "binaryData"):
+            item.pop(key, None)
+        annotations = (item.get("metadata") or {}).get("annotations")
+        if isinstance(annotations, dict):
+            annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
 
 
 def _message(data):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from app.access import KINDS
+from app.cluster import paths
 from app.cluster.gateway import ClusterError, Conflict, NotFound, Unavailable, gateway, user_subject_name
 from app.extensions import db
 from app.models import Grant, User, utcnow
@@ -107,8 +108,9 @@ def _existing(gw, api, selector):
 def _path(key):
     namespace, name = key
     if namespace is None:
-        return f"{RB_PATH}/clusterrolebindings/{name}"
-    return f"{RB_PATH}/namespaces/{namespace}/rolebindings/{name}"
+        return f"{RB_PATH}/clusterrolebindings/{paths.name_segment(name)}"
+    return (f"{RB_PATH}/namespaces/{paths.namespace_segment(namespace)}"
+            f"/rolebindings/{paths.name_segment(name)}")
 
 
 def _collection(key):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from app.access import can_see
-from app.cluster.gateway import RESULTS_PATH, ClusterError, Forbidden, NotFound
+from app.cluster.gateway import ClusterError, Forbidden, NotFound
+from app.cluster.paths import selector_value
 from app.kinds import kind_for_api_kind
 from app.planning.context import GatheredContext, gather_context
 from app.planning.finding import Finding
@@ -27,9 +28,8 @@ def load_finding(gw, result_name):
     """The planning Finding for a Result in the K8sGPT namespace, read as the app."""
     if not RESULT_NAME.match(result_name or ""):
         raise FindingGone(result_name)
-    path = f"{RESULTS_PATH}/namespaces/{gw.k8sgpt_namespace}/results/{result_name}"
     try:
-        result = gw.get(gw.as_app(), path)
+        result = gw.get_result(result_name)
     except NotFound:
         raise FindingGone(result_name) from None
     finding = Finding.from_result(result)
@@ -59,13 +59,28 @@ class UserContextGateway:
         self._kind("Event", namespace)
         data = self.gw.list_objects(
             self.user, "events", namespace,
-            fieldSelector=f"involvedObject.kind={kind},involvedObject.name={name}", limit=200)
+            fieldSelector=(f"involvedObject.kind={selector_value(kind)},"
+                           f"involvedObject.name={selector_value(name)}"), limit=200)
         return data.get("items", [])
 
     def read_pod_log(self, namespace, name, container, previous, tail_lines):
         self._kind("Pod", namespace)
         return self.gw.pod_log(self.user, namespace, name, container=container, previous=previous,
                                tail_lines=tail_lines, limit_bytes=LOG_LIMIT_BYTES)
+
+
+def gathered_kinds(finding, gathered):
+    """Kind names (app.kinds) whose objects went into the prompt: the finding's kind, each object
+    and owner section, events, and pods for logs. Readers of the run must hold all of them."""
+    api_kinds = {finding.kind}
+    for section in gathered.sections:
+        if section.key in ("object", "owner"):
+            api_kinds.add(section.attrs.get("kind", ""))
+        elif section.key == "events":
+            api_kinds.add("Event")
+        elif section.key == "log":
+            api_kinds.add("Pod")
+    return sorted({kind.name for kind in map(kind_for_api_kind, api_kinds) if kind is not None})
 
 
 def live_context(gw, user, grants, finding, budget_bytes):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from app.access import can_see, grants_for, is_admin
 from app.extensions import db
 from app.models import PlanRun, utcnow
 from app.planning.prompts import prompt_as_text
@@ -25,7 +26,7 @@ _stops_lock = threading.Lock()
 
 
 def create_run(user_id, result_name, finding, mode, user_context="", model="", messages=None,
-               status=STREAMING, error_message=None):
+               status=STREAMING, error_message=None, context_kinds=()):
     """Insert a run for a finding (a planning Finding, or None when it is gone) and commit."""
     now = utcnow()
     run = PlanRun(
@@ -37,6 +38,7 @@ def create_run(user_id, result_name, finding, mode, user_context="", model="", m
         prompt_text=prompt_as_text(messages) if messages else "", prompt_messages=json.dumps(messages or []),
         status=status, error_message=error_message, created_at=now, stop_requested=False,
         finished_at=None if status == STREAMING else now,
+        context_kinds=",".join(sorted(set(context_kinds))),
     )
     db.session.add(run)
     db.session.commit()
@@ -120,6 +122,30 @@ def sweep_stale_runs(max_age_seconds):
     )
     db.session.commit()
     return result.rowcount
+
+
+def readable_by(run, user, grants=None):
+    """May `user` read this run (its text, its stream)?
+
+    Administrators always; everyone else (the owner included) needs the run's namespace now, and
+    a user other than the owner needs every kind the run's context was read from: the plan was
+    written from that pod YAML, those logs and events, so a teammate granted only services there
+    must not read it.
+    """
+    if is_admin(user):
+        return True
+    grants = grants_for(user) if grants is None else grants
+    namespace = run.finding_namespace or None
+    if not can_see(user, namespace, grants=grants):
+        return False
+    if run.user_id == getattr(user, "id", None):
+        return True
+    return all(can_see(user, namespace, kind, grants=grants) for kind in context_kinds_of(run))
+
+
+def context_kinds_of(run):
+    """The kind names the run's context read (app.kinds names)."""
+    return [kind for kind in (run.context_kinds or "").split(",") if kind]
 
 
 def history_for(kind, namespace, name, limit=HISTORY_LIMIT):

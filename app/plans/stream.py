@@ -28,8 +28,13 @@ DONE_TEMPLATE = "plans/_done.html"
 
 
 def sse_event(event, data=""):
-    """One SSE event; every line of data gets its own ``data:`` field."""
-    lines = "".join(f"data: {line}\n" for line in (data or "").split("\n"))
+    """One SSE event; every line of data gets its own ``data:`` field.
+
+    A browser ends an SSE line at CR, LF or CRLF, so a bare CR in model output would otherwise
+    start a field of its own (``\revent: done``): every line break is normalized to LF first.
+    """
+    text = (data or "").replace("\r\n", "\n").replace("\r", "\n")
+    lines = "".join(f"data: {line}\n" for line in text.split("\n"))
     return f"event: {event}\n{lines}\n"
 
 

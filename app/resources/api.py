@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, has_app_context
 
 from app.cluster.gateway import Gateway, NotFound
+from app.cluster.paths import selector_value
 from app.kinds import Kind, get_kind
 from app.resources.listing import CACHE_TTL, RowCache
 
@@ -43,17 +44,18 @@ class UserReader:
     def get(self, kind: Kind, namespace: str, name: str) -> dict:
         """Return one object; secrets come from a metadata-only list (RBAC grants list only)."""
         if kind.metadata_only:
-            items, _ = self.list(kind, namespace, field_selector=f"metadata.name={name}")
+            items, _ = self.list(kind, namespace, field_selector=f"metadata.name={selector_value(name)}")
             if not items:
                 raise NotFound(f"{kind.name} {namespace}/{name} not found")
             return items[0]
-        return self._get(kind, f"{kind.collection_path(namespace)}/{name}")
+        return self._get(kind, kind.object_path(namespace, name))
 
     def events_for(self, namespace: str, api_kind: str, name: str, limit: int = 50) -> list[dict]:
         """Return the latest events about one object, newest first."""
         events = get_kind("events")
-        selector = (f"involvedObject.kind={api_kind},involvedObject.name={name},"
-                    f"involvedObject.namespace={namespace}")
+        selector = (f"involvedObject.kind={selector_value(api_kind)},"
+                    f"involvedObject.name={selector_value(name)},"
+                    f"involvedObject.namespace={selector_value(namespace)}")
         items, _ = self.list(events, namespace, field_selector=selector, limit=500)
         items.sort(key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime")
                                      or (e.get("metadata") or {}).get("creationTimestamp") or ""),

@@ -39,6 +39,8 @@ CHUNK = 500  # objects per API request when a filter or a sort needs more than o
 SORT_LIMIT = 5000
 CACHE_TTL = 5.0  # seconds a listed chunk is reused (CODEX_LIST_CACHE_TTL)
 CACHE_MAX_ROWS = 20_000  # bound of the cache, in rows over all entries
+# Bound in entries too: an empty answer costs no rows, and every distinct selector is a new key.
+CACHE_MAX_ENTRIES = 2_000
 
 
 class ObjectReader(Protocol):
@@ -110,10 +112,11 @@ class RowCache:
     """
 
     def __init__(self, ttl: float = CACHE_TTL, max_rows: int = CACHE_MAX_ROWS,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, max_entries: int = CACHE_MAX_ENTRIES):
         self.ttl = ttl
         self._clock = clock
         self.max_rows = max_rows
+        self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, tuple[float, tuple[Row, ...], str | None]] = OrderedDict()
         self._rows = 0
         self._lock = threading.Lock()
@@ -137,7 +140,7 @@ class RowCache:
                 self._drop(key)
             self._entries[key] = (self._clock(), rows, token)
             self._rows += len(rows)
-            while self._rows > self.max_rows:
+            while self._rows > self.max_rows or len(self._entries) > self.max_entries:
                 self._drop(next(iter(self._entries)))
 
     def _drop(self, key: Hashable) -> None:
@@ -189,8 +192,12 @@ def _walk_in_order(reader: ObjectReader, kind: Kind, namespaces: list[str | None
     """Fill one page in API order, resuming from the query's cursor."""
     state = decode_cursor(query.cursor)
     ns_index = state.get("n", 0) if isinstance(state.get("n"), int) else 0
+    ns_index = max(ns_index, 0)
     token = state.get("c") if isinstance(state.get("c"), str) else None
+    # A cursor comes back from the browser: clamp the offset into a chunk so a forged one cannot
+    # ask the API server for an unpaged list (limit = page + skip).
     skip = state.get("s", 0) if isinstance(state.get("s"), int) else 0
+    skip = min(max(skip, 0), CHUNK)
     needle = query.needle
     page = Page()
     while ns_index < len(namespaces):

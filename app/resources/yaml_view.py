@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import copy
-
 import yaml
 
 from app.kinds import Kind
+from app.planning.redact import redact_object
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SECRET_PLACEHOLDER = "(values are never shown)"
 
 
 def display_object(kind: Kind, obj: dict) -> dict:
-    """Return a copy of obj fit to show: managedFields dropped, Secret values removed."""
-    shown = copy.deepcopy(obj) if isinstance(obj, dict) else {}
+    """Return a copy of obj fit to show: managedFields dropped, secret values removed.
+
+    The same redaction as a prompt's (app.planning.redact): literal env values under secret-looking
+    names, token-like strings anywhere (annotations included) and kubectl's last-applied copy.
+    """
+    shown = redact_object(obj) if isinstance(obj, dict) else {}
     metadata = shown.get("metadata")
     if isinstance(metadata, dict):
         metadata.pop("managedFields", None)

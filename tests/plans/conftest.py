@@ -8,8 +8,6 @@ their RBAC bindings never collide with another session's in the shared lab.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -20,19 +18,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "support"))
 sys.path.insert(0, str(HERE))
 
-from planner_process import PlannerProcess  # noqa: E402
-
-from app.cluster.gateway import Conflict, Gateway, NotFound  # noqa: E402
+from tests.support.lab_kube import K8SGPT_NS, RESULTS, ROOT, STATE, result_body  # noqa: E402,F401
 from app.cluster.rbac_sync import sync_user  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
 from lab_users import lab_users  # noqa: E402
 from lab_namespaces import wait_for_default_service_account  # noqa: E402
 
-ROOT = HERE.parents[1]
-STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
-K8SGPT_NS = os.environ.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
-RESULTS = f"/apis/core.k8sgpt.ai/v1alpha1/namespaces/{K8SGPT_NS}/results"
 LABEL = {"codex-test": "plans"}
 PASSWORD = "correct horse battery staple"
 PLANTED = "pl4nted-db-pass-9c2e7b"  # the Secret's value: must never reach a prompt or a page
@@ -42,73 +34,6 @@ ALL_KINDS = {"pods", "events", "deployments", "replicasets", "configmaps", "secr
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "plan_config(**settings): app settings for one test")
-
-
-class Kube:
-    """Raw requests as the lab's administrator, for arranging test objects."""
-
-    def __init__(self):
-        self.gw = Gateway(kubeconfig=str(STATE / "kubeconfig"), timeout=(5, 60))
-        self.api = self.gw.as_app()
-
-    def create(self, path, body):
-        try:
-            return self.gw.request(self.api, "POST", path, body=body)
-        except Conflict:
-            return {}
-
-    def delete(self, path, **query):
-        try:
-            self.gw.request(self.api, "DELETE", path, query=query or None)
-        except NotFound:
-            pass
-
-    def get(self, path, **query):
-        return self.gw.get(self.api, path, **query)
-
-
-def _apiserver_ready():
-    try:
-        kube = Kube()
-    except Exception:  # noqa: BLE001 - no kubeconfig yet: the lab was never started
-        return False
-    try:
-        kube.gw.request(kube.api, "GET", "/readyz", raw=True)
-        return True
-    except Exception:  # noqa: BLE001 - not running
-        return False
-    finally:
-        kube.gw.close()
-
-
-@pytest.fixture(scope="session")
-def kube():
-    """Admin access to the lab; starts it when its API server does not answer.
-
-    Only the API server is required here (plans read Results and objects); the test that needs
-    K8sGPT's own Results installs the known issues and waits for them.
-    """
-    if not _apiserver_ready():
-        subprocess.run([str(ROOT / "scripts" / "lab"), "up"], check=True, timeout=900)
-    kube = Kube()
-    yield kube
-    kube.gw.close()
-
-
-@pytest.fixture(scope="session")
-def planner():
-    with PlannerProcess("--delay-ms", "0") as process:
-        yield process
-
-
-def result_body(name, kind, object_name, text, sensitive=None, parent=""):
-    error = {"text": text}
-    if sensitive:
-        error["sensitive"] = sensitive
-    return {"apiVersion": "core.k8sgpt.ai/v1alpha1", "kind": "Result",
-            "metadata": {"name": name, "labels": dict(LABEL)},
-            "spec": {"kind": kind, "name": object_name, "error": [error], "details": "",
-                     "parentObject": parent, "backend": "noopai", "autoRemediationStatus": {}}}
 
 
 def _pod(name):
@@ -158,11 +83,9 @@ def world(kube):
 
 
 @pytest.fixture
-def app_config(request, database_url, planner, kube):
+def app_config(request, lab_app_config):
     """The app on the lab (as its own identity) and the offline planner; @plan_config overrides."""
-    config = {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": str(STATE / "app.kubeconfig"),
-              "CODEX_LLM_BASE_URL": planner.base_url, "CODEX_LLM_TIMEOUT": 20,
-              "CODEX_PLAN_MAX_CONCURRENT": 50, "CODEX_PLAN_MAX_PER_MINUTE": 500}
+    config = dict(lab_app_config)
     marker = request.node.get_closest_marker("plan_config")
     if marker:
         config.update(marker.kwargs)

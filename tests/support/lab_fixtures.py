@@ -1,0 +1,45 @@
+"""Session fixtures every lab-backed suite shares (registered in tests/conftest.py).
+
+`kube` starts the lab when its API server does not answer; `planner` runs the real offline
+planner on a free port.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.support.lab_kube import APP_KUBECONFIG, ROOT, Kube, apiserver_ready
+from tests.support.planner_process import PlannerProcess
+
+
+@pytest.fixture(scope="session")
+def kube():
+    """Admin access to the lab; starts it when its API server does not answer.
+
+    Only the API server is required; a test that needs K8sGPT's own Results waits for them.
+    """
+    if not apiserver_ready():
+        subprocess.run([str(ROOT / "scripts" / "lab"), "up"], check=True, timeout=900)
+    kube = Kube()
+    yield kube
+    kube.close()
+
+
+@pytest.fixture(scope="session")
+def planner():
+    """The offline planner answering at once (no artificial delay)."""
+    with PlannerProcess("--delay-ms", "0") as process:
+        yield process
+
+
+@pytest.fixture
+def lab_app_config(database_url, planner, kube):
+    """App settings on the lab (as the app's own identity) with the offline planner, loose limits.
+
+    A suite uses it by overriding ``app_config``: ``def app_config(lab_app_config): return ...``.
+    """
+    return {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": str(APP_KUBECONFIG),
+            "CODEX_LLM_BASE_URL": planner.base_url, "CODEX_LLM_TIMEOUT": 20,
+            "CODEX_PLAN_MAX_CONCURRENT": 50, "CODEX_PLAN_MAX_PER_MINUTE": 500}
