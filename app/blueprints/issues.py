@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 
 from app.access import grants_for, is_admin, visible_namespaces
 from app.cluster.gateway import gateway
-from app.findings import Finding, ResultStore, filter_findings, visible_findings
+from app.findings import (Finding, ResultStore, filter_findings, k8sgpt_set_up_at,
+                          namespace_creations, pending_report, visible_findings)
 from app.htmx import render
 from app.kinds import kind_for_api_kind
 from app.resources.format import human_age
@@ -31,7 +32,9 @@ def result_store() -> ResultStore:
         if store is None:
             gw = gateway()  # bound now: the background refresh runs outside the app context
             store = ResultStore(gw.list_results,
-                                max_age=float(app.config.get("CODEX_RESULTS_MAX_AGE", 5)))
+                                max_age=float(app.config.get("CODEX_RESULTS_MAX_AGE", 5)),
+                                namespaces=lambda: namespace_creations(gw),
+                                set_up_at=lambda created: k8sgpt_set_up_at(gw, created))
             app.extensions[STORE_KEY] = store
     return store
 
@@ -62,6 +65,17 @@ def detail_link_maker(user):
 
 def _since(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, timezone.utc) if timestamp else None
+
+
+def _pending_report(user, findings, snapshot) -> dict | None:
+    """Return what K8sGPT has not reported on yet for an empty dashboard, with its times."""
+    if findings or snapshot is None or snapshot.failing_since is not None:
+        return None
+    pending = pending_report(snapshot, None if is_admin(user) else grants_for(user).keys())
+    if pending is None:
+        return None
+    return {"namespace": pending.namespace, "due": _since(pending.due),
+            "since": _since(pending.since), "within": round(pending.due - pending.since)}
 
 
 def _page_number() -> int:
@@ -105,6 +119,7 @@ def index():
         kinds=sorted({f.kind for f in findings if f.kind}),
         failing_since=_since(snapshot.failing_since) if snapshot else None,
         fetched_at=_since(snapshot.fetched_at) if snapshot else None,
+        pending=_pending_report(current_user, findings, snapshot),
         region_id=REGION_ID,
         detail_url=detail_link_maker(current_user),
     )

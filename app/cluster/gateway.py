@@ -243,6 +243,12 @@ class Gateway:
         )
         return data.decode("utf-8", errors="replace")
 
+    def list_k8sgpts(self, namespace=None):
+        """K8sGPT objects (the operator's configuration, as the app) in the K8sGPT namespace."""
+        namespace = paths.namespace_segment(namespace or self.k8sgpt_namespace)
+        data = self.get(self.as_app(), f"{RESULTS_PATH}/namespaces/{namespace}/k8sgpts")
+        return data.get("items", [])
+
 
 def _is_secrets_path(path):
     """True for any path of the core `secrets` resource (a collection, one object, a list)."""

@@ -7,7 +7,10 @@ from playwright.sync_api import expect
 
 from app.access import KINDS
 
-from browser_helpers import add_grant, create_local_user, grant_row, open_admin_user, sign_in_sso
+from browser_helpers import (
+    add_grant, create_local_user, grant_row, open_admin_user, sign_in_sso, wait_for_rows,
+    wait_for_team_findings,
+)
 
 
 def test_admin_creates_grants_that_reach_the_cluster(sessions, cast, known_issues):
@@ -60,6 +63,9 @@ def test_admin_creates_grants_that_reach_the_cluster(sessions, cast, known_issue
     expect(admin.locator("#admin-panel")).to_contain_text(f"{cast.alice.username} team-a")
     expect(admin.locator("#admin-panel")).to_contain_text(f"{cast.bob.username} team-b")
 
-    # Alice's next page load shows her team's issues.
+    # Alice's next page load shows her team's issues -- once K8sGPT has reported them: on a lab
+    # started seconds ago its first analysis is still under way, so wait for it in the cluster.
+    wait_for_team_findings(known_issues, "team-a")
     alice.reload()
-    expect(alice.locator("table.issues-table")).to_be_visible()
+    rows = wait_for_rows(alice, bool, "Alice's team-a findings")
+    assert {ns for _, ns, _ in rows} == {"team-a"}, rows

@@ -13,6 +13,7 @@ CUT = "[[planner:cut_after=20,slow_ms=100]]"
 def test_planner_failing_mid_stream(sessions, granted, team_a_findings):
     alice = sessions.alice()
     row = finding_row(alice, "Pod", "bad-image-").first
+    expect(row).to_be_visible(timeout=60_000)  # the table refreshes itself every 10 s
     dialog = open_plan_dialog(alice, row, "remediation")
     watched = generate_and_watch(alice, dialog, f"The image tag was bumped this morning. {CUT}")
     assert watched["status"] == "failed"

@@ -16,9 +16,10 @@ def assert_nothing_private(page, where):
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
 
 
-def test_back_button_after_sign_out(sessions, granted):
+def test_back_button_after_sign_out(sessions, granted, team_a_findings):
     alice = sessions.alice()
-    expect(finding_row(alice, "Pod", "crashloop-api-").first).to_be_visible()
+    # The table refreshes itself every 10 s; the app's Result cache may trail the cluster a little.
+    expect(finding_row(alice, "Pod", "crashloop-api-").first).to_be_visible(timeout=60_000)
     private_pages = [alice.url]
     response = alice.goto("/resources/pods")
     assert "no-store" in (response.headers.get("cache-control") or ""), response.headers

@@ -34,7 +34,7 @@ def test_readme_screenshots(sessions, granted, team_a_findings, tmp_path):
     admin.screenshot(path=out / "admin-grants.png")
 
     alice = sessions.alice()
-    expect(finding_row(alice, "Pod", "crashloop-api-").first).to_be_visible()
+    expect(finding_row(alice, "Pod", "crashloop-api-").first).to_be_visible(timeout=60_000)
     alice.screenshot(path=out / "dashboard.png")
 
     dialog = open_plan_dialog(alice, finding_row(alice, "Pod", "crashloop-api-").first, "remediation")

@@ -1,8 +1,15 @@
-"""Parsing K8sGPT Result objects: robust to odd shapes, never showing unmasked values."""
+"""Parsing K8sGPT Result objects: robust to odd shapes, never showing unmasked values; the store
+telling "K8sGPT has not reported yet" from "no issues"."""
+
+import time
 
 import pytest
 
-from app.findings import filter_findings, parse_result, parse_results, visible_findings
+from app.cluster.gateway import Forbidden, Unavailable
+from app.findings import (REPORT_WITHIN, PendingReport, ResultStore, Snapshot, filter_findings,
+                          k8sgpt_set_up_at, namespace_creations, parse_result, parse_results,
+                          pending_report, visible_findings)
+from app.resources.format import parse_time
 
 
 def result(result_name="r1", **spec):
@@ -96,3 +103,147 @@ def test_filters_by_namespace_kind_and_text():
     assert filter_findings([a, b], kind="service") == [a]
     assert filter_findings([a, b], text="imagepull") == [b]
     assert filter_findings([a, b], text="nothing-like-this") == []
+
+
+# -- "not reported yet" ------------------------------------------------------------------------
+
+
+class Lister:
+    """A fake Result lister: returns `items`, or raises `error`."""
+
+    def __init__(self, items=()):
+        self.items, self.error = list(items), None
+
+    def __call__(self):
+        if self.error:
+            raise self.error
+        return self.items
+
+
+def store_set_up(lister, seconds_ago=20.0, set_up_at="default", namespaces=None):
+    """A store whose fake K8sGPT was set up `seconds_ago`; reads on every snapshot."""
+    since = time.time() - seconds_ago
+    reader = (lambda created: since) if set_up_at == "default" else set_up_at
+    return ResultStore(lister, max_age=0, set_up_at=reader,
+                       namespaces=lambda: dict(namespaces or {})), since
+
+
+def test_fresh_k8sgpt_without_results_has_not_reported_yet():
+    store, since = store_set_up(Lister())
+    snap = store.snapshot()
+    assert snap.findings == [] and snap.k8sgpt_since == since
+    assert pending_report(snap, ["team-a"]) == PendingReport(None, since, since + REPORT_WITHIN)
+    assert pending_report(snap, ["team-a"], now=since + REPORT_WITHIN) is None  # overdue: no issues
+
+
+def test_old_k8sgpt_without_results_means_no_issues():
+    asked = []
+    since = time.time() - REPORT_WITHIN - 1
+    store = ResultStore(Lister(), max_age=0, set_up_at=lambda created: asked.append(1) or since)
+    assert pending_report(store.snapshot(), ["team-a"]) is None
+    store.snapshot()
+    assert len(asked) == 1  # overdue once, overdue for good: a healthy cluster costs no reads
+
+
+def test_once_k8sgpt_reported_it_never_has_not_reported_again():
+    lister = Lister([result()])
+    store, _ = store_set_up(lister)
+    assert store.snapshot().findings and pending_report(store.snapshot(), ["team-a"]) is None
+    lister.items = []  # every issue fixed within the first minute: a report of zero, not silence
+    snap = store.snapshot()
+    assert snap.findings == [] and snap.k8sgpt_since is None and pending_report(snap, None) is None
+
+
+def test_a_result_without_identity_still_counts_as_a_report():
+    store, _ = store_set_up(Lister([{"metadata": {}}]))
+    snap = store.snapshot()
+    assert snap.findings == [] and pending_report(snap, ["team-a"]) is None
+
+
+def test_a_namespace_created_moments_ago_has_not_been_reported_on():
+    now = time.time()
+    store, _ = store_set_up(Lister([result(name="kube-system/x")]),
+                            namespaces={"team-a": now - 10, "team-b": now - 5, "old": now - 3600})
+    snap = store.snapshot()
+    assert set(snap.new_namespaces) == {"team-a", "team-b"}  # only the young ones are kept
+    assert pending_report(snap, ["team-a", "old"]) == PendingReport(
+        "team-a", now - 10, now - 10 + REPORT_WITHIN)
+    assert pending_report(snap, ["team-a", "team-b"]).namespace == "team-b"  # the latest due
+    assert pending_report(snap, None).namespace == "team-b"  # administrators: every namespace
+    assert pending_report(snap, ["old"]) is None
+    assert pending_report(snap, ["team-a"], now=now - 10 + REPORT_WITHIN) is None
+
+
+def test_the_first_report_and_a_new_namespace_the_latest_due_wins():
+    snap = Snapshot(k8sgpt_since=100.0, new_namespaces={"team-a": 90.0})
+    assert pending_report(snap, ["team-a"], now=120.0).namespace is None
+    snap = Snapshot(k8sgpt_since=100.0, new_namespaces={"team-a": 130.0})
+    assert pending_report(snap, ["team-a"], now=140.0).namespace == "team-a"
+
+
+@pytest.mark.parametrize("set_up_at", [lambda created: None, None, lambda created: 1 / 0],
+                         ids=["no K8sGPT object", "no set-up reader", "set-up reader fails"])
+def test_unknown_set_up_time_keeps_the_plain_empty_state(set_up_at):
+    store, _ = store_set_up(Lister(), set_up_at=set_up_at)
+    snap = store.snapshot()
+    assert snap.fetched_at and pending_report(snap, ["team-a"]) is None
+
+
+def test_unreadable_namespaces_keep_the_plain_empty_state():
+    store = ResultStore(Lister([result()]), max_age=0, namespaces=lambda: 1 / 0)
+    snap = store.snapshot()
+    assert snap.fetched_at and snap.new_namespaces == {} and pending_report(snap, None) is None
+
+
+def test_unreachable_results_show_the_outage_not_not_reported_yet():
+    lister = Lister()
+    lister.error = Unavailable("down")
+    store, _ = store_set_up(lister, namespaces={"team-a": time.time()})
+    snap = store.snapshot()
+    assert snap.failing_since and pending_report(snap, ["team-a"]) is None
+
+
+class FakeGateway:
+    """Answers the reads namespace_creations and k8sgpt_set_up_at make, as the app."""
+
+    k8sgpt_namespace = "k8sgpt"
+
+    def __init__(self, k8sgpts=(), namespaces=None):
+        self.k8sgpts, self.namespaces = k8sgpts, namespaces or {}
+
+    def list_k8sgpts(self):
+        if isinstance(self.k8sgpts, Exception):
+            raise self.k8sgpts
+        return [{"metadata": {"creationTimestamp": t}} for t in self.k8sgpts]
+
+    def as_app(self):
+        return "app-client"
+
+    def get(self, api, path, **query):
+        assert (api, path, query) == ("app-client", "/api/v1/namespaces", {"resourceVersion": "0"})
+        return {"items": [{"metadata": {"name": n, "creationTimestamp": t}}
+                          for n, t in self.namespaces.items()] + [{"metadata": None}, "junk"]}
+
+
+def epoch(text):
+    return parse_time(text).timestamp()
+
+
+def test_namespace_creations_are_read_from_the_namespace_list():
+    gw = FakeGateway(namespaces={"team-a": "2026-12-01T10:00:00Z", "broken": "yesterday"})
+    assert namespace_creations(gw) == {"team-a": epoch("2026-12-01T10:00:00Z")}
+
+
+def test_set_up_time_is_the_newest_k8sgpt_objects_creation():
+    gw = FakeGateway(["2026-12-01T10:00:00Z", "2026-12-01T10:05:00Z"])
+    assert k8sgpt_set_up_at(gw, {"k8sgpt": 0.0}) == epoch("2026-12-01T10:05:00Z")
+
+
+def test_without_rbac_on_k8sgpt_objects_the_namespace_age_stands_in():
+    gw = FakeGateway(Forbidden("results only"))
+    assert k8sgpt_set_up_at(gw, {"k8sgpt": 1234.5}) == 1234.5
+    assert k8sgpt_set_up_at(gw, {}) is None
+
+
+def test_no_k8sgpt_object_means_no_set_up_time():
+    assert k8sgpt_set_up_at(FakeGateway([]), {"k8sgpt": 1234.5}) is None
