@@ -5,7 +5,13 @@ refreshed from the token at every login, the username is chosen once at first lo
 When CODEX_ADMIN_GROUP is set, the provider's groups claim is authoritative for OIDC
 users: a login inside the group makes the user an administrator, a login outside it
 takes administrator rights away (audited). Without CODEX_ADMIN_GROUP, OIDC logins never
-change is_admin. Local accounts are never linked to OIDC identities (not even by email).
+change is_admin. A change of admin status is pushed to cluster RBAC at that login (a failure
+leaves it pending for the next sync, it never stops the login). Local accounts are never
+linked to OIDC identities (not even by email).
+
+A callback whose state matches no sign-in this browser started gets an error page and
+nothing else: anyone can send a browser there, so it must not sign anyone out or write
+the audit log.
 """
 
 import hashlib
@@ -23,6 +29,8 @@ from joserfc.errors import JoseError
 
 from app.auth import audit, record_login
 from app.blueprints.auth import safe_next
+from app.cluster import rbac_sync
+from app.cluster.gateway import ClusterError
 from app.extensions import db
 from app.models import User
 
@@ -113,35 +121,34 @@ def callback():
     settings = _settings()
     state = request.args.get("state")
     error = request.args.get("error")
-    if error:
-        if state:
-            settings.client.framework.clear_state_data(session, state)
-        said = f"{error}: {request.args.get('error_description', '')}"[:300]
-        raise SignInError(
-            403,
-            "The sign-in provider did not let you in. Try again, or ask your administrator "
-            "for access.",
-            f"provider returned {said}".strip(" :"),
-        )
     if not state or settings.client.framework.get_state_data(session, state) is None:
-        raise SignInError(
+        # No sign-in of this browser to finish (some providers also leave state out of error
+        # replies): say so, and nothing more.
+        if error:
+            return _error_page(403, _PROVIDER_REFUSED)
+        return _error_page(
             400,
             "This sign-in attempt is not valid (unknown or missing state). Please sign in again.",
-            "missing or unknown state",
         )
+    if error:
+        settings.client.framework.clear_state_data(session, state)
+        said = f"{error}: {request.args.get('error_description', '')}"[:300]
+        raise SignInError(403, _PROVIDER_REFUSED, f"provider returned {said}".strip(" :"))
     with _talking_to_provider():
         token = settings.client.authorize_access_token()
     claims = token.get("userinfo")
     if not claims:
         raise SignInError(502, _MISCONFIGURED, "token response without an ID token")
     try:
-        user = _user_for_claims(claims, settings)
+        user, admin_changed = _user_for_claims(claims, settings)
         next_url = session.get(_NEXT_KEY)
         session.clear()  # a fresh session: nothing from before the login survives
         record_login(user, "oidc")
         db.session.commit()
     except sa.exc.IntegrityError as exc:  # the same first login finishing twice at once
         raise SignInError(409, "Please sign in again.", "concurrent first login") from exc
+    if admin_changed:
+        _sync_rbac(user)
     return redirect(next_url or url_for("index"), 303)
 
 
@@ -154,10 +161,27 @@ def sign_in_failed(error):
     audit(None, "login.failed", error.target or "(oidc)", f"method: oidc; {error.reason}")
     db.session.commit()
     current_app.logger.warning("OIDC sign-in refused: %s", error.reason)
-    page = render_template("oidc/error.html", message=error.message, status_code=error.status)
-    return page, error.status
+    return _error_page(error.status, error.message)
 
 
+def _error_page(status, message):
+    return render_template("oidc/error.html", message=message, status_code=status), status
+
+
+def _sync_rbac(user):
+    """Push the user's changed admin status to cluster RBAC; on failure it stays pending."""
+    try:
+        rbac_sync.sync_user(user)  # records Unavailable as pending itself, then raises it
+    except ClusterError as exc:
+        current_app.logger.warning("RBAC sync after SSO login of %s postponed: %s",
+                                   user.username, exc.message)
+    except Exception:  # the login is done; user.rbac_pending stays set for the next sync
+        db.session.rollback()
+        current_app.logger.exception("RBAC sync after SSO login of %s failed", user.username)
+
+
+_PROVIDER_REFUSED = ("The sign-in provider did not let you in. Try again, or ask your "
+                     "administrator for access.")
 _UNREACHABLE = "The sign-in provider can't be reached. Please try again in a few minutes."
 _MISCONFIGURED = (
     "Single sign-on is not set up correctly, so you can't sign in with it right now. "
@@ -211,7 +235,10 @@ def _check_discovery(settings):
 
 
 def _user_for_claims(claims, settings):
-    """Find or create the user for validated ID token claims; apply email, name, groups."""
+    """Find or create the user for validated ID token claims; apply email, name, groups.
+
+    Returns (user, whether the login changed the user's admin status).
+    """
     issuer, subject = claims["iss"], claims["sub"]
     user = db.session.scalar(
         sa.select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)
@@ -232,19 +259,22 @@ def _user_for_claims(claims, settings):
         user.email = str(claims["email"])[:320]
     if claims.get("name"):
         user.display_name = str(claims["name"])[:200]
-    if settings.admin_group:
-        _apply_admin_group(user, _groups(claims, settings.groups_claim), settings.admin_group)
-    return user
+    admin_changed = settings.admin_group is not None and _apply_admin_group(
+        user, _groups(claims, settings.groups_claim), settings.admin_group)
+    return user, admin_changed
 
 
 def _apply_admin_group(user, groups, admin_group):
-    """Make admin status follow membership of the admin group (audited when it changes)."""
+    """Make admin status follow membership of the admin group; True when it changed (audited)."""
     should_be_admin = admin_group in groups
-    if user.is_admin != should_be_admin:
-        user.is_admin = should_be_admin
-        action = "user.promote" if should_be_admin else "user.demote"
-        verb = "member" if should_be_admin else "no longer a member"
-        audit(user, action, user.username, f"{verb} of OIDC group {admin_group!r}")
+    if user.is_admin == should_be_admin:
+        return False
+    user.is_admin = should_be_admin
+    user.rbac_pending = True  # until the sync after this login (or a later one) succeeds
+    action = "user.promote" if should_be_admin else "user.demote"
+    verb = "member" if should_be_admin else "no longer a member"
+    audit(user, action, user.username, f"{verb} of OIDC group {admin_group!r}")
+    return True
 
 
 def _groups(claims, claim_name):

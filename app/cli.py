@@ -7,6 +7,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
 
+from app import sessions
 from app.auth import audit
 from app.extensions import db
 from app.models import User
@@ -20,6 +21,16 @@ def _find(username):
     if user is None:
         raise click.ClickException(f"no user named {username!r}")
     return user
+
+
+def _read_password(from_stdin):
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.ClickException("the password needs at least 8 characters")
+    return password
 
 
 def _sync_quietly(user):
@@ -43,12 +54,7 @@ def create_user(username, admin, password_stdin, email, display_name):
     """Create a local user (prompts for the password unless --password-stdin)."""
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise click.ClickException(f"user {username!r} already exists")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise click.ClickException("the password needs at least 8 characters")
+    password = _read_password(password_stdin)
     user = User(username=username, is_admin=admin, email=email, display_name=display_name)
     user.set_password(password)
     db.session.add(user)
@@ -58,6 +64,23 @@ def create_user(username, admin, password_stdin, email, display_name):
     click.echo(f"created {'administrator' if admin else 'user'} {username} (id {user.id})")
     if admin:
         _sync_quietly(user)
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password(username, password_stdin):
+    """Set a local user's password; every session of that user ends."""
+    user = _find(username)
+    if user.oidc_subject:
+        raise click.ClickException(f"{username!r} signs in through SSO; passwords are the "
+                                   "provider's business")
+    password = _read_password(password_stdin)
+    user.set_password(password)
+    sessions.end_all(user)
+    audit(None, "user.password", username, "via flask users set-password; sessions ended")
+    db.session.commit()
+    click.echo(f"password of {username} changed; their sessions have ended")
 
 
 @users_cli.command("promote")

@@ -78,6 +78,19 @@ class Config:
     CODEX_ADMIN_GROUP = _env("CODEX_ADMIN_GROUP")
     CODEX_OIDC_TIMEOUT = float(_env("CODEX_OIDC_TIMEOUT", "10"))  # seconds per provider request
 
+    # Sign-in hardening (issue 9; app/login_limits.py, app/sessions.py).
+    # Failed password sign-ins allowed per account (the username as typed, case-folded) and per
+    # client address, as Flask-Limiter rate strings ("5 per minute", "5/minute;30/hour");
+    # the next attempt gets 429 with Retry-After until the oldest failure leaves the window.
+    CODEX_LOGIN_LIMIT_PER_ACCOUNT = _env("CODEX_LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
+    CODEX_LOGIN_LIMIT_PER_ADDRESS = _env("CODEX_LOGIN_LIMIT_PER_ADDRESS", "20 per minute")
+    # Where the counts live: memory:// is per process (the embedded one-process default);
+    # redis://host:6379/0 shares them across workers and replicas.
+    CODEX_RATELIMIT_STORAGE_URL = _env("CODEX_RATELIMIT_STORAGE_URL", "memory://")
+    # Seconds after sign-in when a session ends however active it is (CODEX_SESSION_LIFETIME is
+    # the cookie's lifetime, renewed by every request).
+    CODEX_SESSION_ABSOLUTE_LIFETIME = int(_env("CODEX_SESSION_ABSOLUTE_LIFETIME", "43200"))
+
     # Plans (issue 5): the model server (read by app/planning/model_client.py) and the limits.
     CODEX_LLM_BASE_URL = _env("CODEX_LLM_BASE_URL", "http://127.0.0.1:8765/v1")
     CODEX_LLM_API_KEY = _env("CODEX_LLM_API_KEY", "offline")

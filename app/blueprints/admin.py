@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from app import sessions
 from app.access import KINDS, is_admin
 from app.auth import audit
 from app.blueprints.auth import safe_next
@@ -128,6 +129,8 @@ def change_user(user_id, action):
         return _users_page(409)
     if getattr(user, column) != value:
         setattr(user, column, value)
+        if action == "disable":  # so re-enabling later does not revive the old sessions
+            sessions.end_all(user)
         audit(current_user, f"user.{action}", user.username)
         db.session.commit()
     # Disabling or demoting takes bindings away; enabling and promoting adds them.

@@ -2,11 +2,12 @@
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 
-from app.auth import audit, record_login
+from app import login_limits, sessions
+from app.auth import audit, record_login, user_with_password
 from app.extensions import db, login_manager
 from app.htmx import render
 from app.models import User
@@ -15,13 +16,16 @@ bp = Blueprint("auth", __name__)
 
 BAD_CREDENTIALS = "Invalid username or password."
 DISABLED = "This account is disabled. Ask an administrator to re-enable it."
+TOO_MANY = "Too many sign-in attempts. Please wait and try again in {wait}."
 
 
 @login_manager.user_loader
 def load_user(user_id):
-    """Load the session's user; a disabled user's session ends at once."""
+    """Load the session's user; a disabled user's, an outdated or too old session ends at once."""
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and not user.is_disabled else None
+    if user is None or user.is_disabled or not sessions.is_valid(user):
+        return None
+    return user
 
 
 def safe_next(target):
@@ -33,8 +37,8 @@ def safe_next(target):
 
 
 def _login_page(status=200, error=None, username=""):
-    return render("auth/login.html", status=status, error=error, username=username,
-                  next=safe_next(request.values.get("next")),
+    return render("auth/login.html", block="login_card", status=status, error=error,
+                  username=username, next=safe_next(request.values.get("next")),
                   oidc_enabled=bool(current_app.config.get("CODEX_OIDC_ISSUER"))
                   and "oidc.login" in current_app.view_functions)
 
@@ -47,9 +51,8 @@ def login():
             return redirect(url_for("index"))
         return _login_page()
     username = request.form.get("username", "").strip()
-    password = request.form.get("password", "")
-    user = db.session.scalar(sa.select(User).where(User.username == username)) if username else None
-    if user is None or not user.check_password(password):
+    user = user_with_password(username, request.form.get("password", ""))
+    if user is None:
         audit(None, "login.failed", username[:150] or "(empty)", "method: local; bad credentials")
         db.session.commit()
         return _login_page(401, BAD_CREDENTIALS, username)
@@ -64,11 +67,22 @@ def login():
     return redirect(next_url or url_for("index"), 303)
 
 
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(error):
+    """Refuse a throttled sign-in: the form again, how long to wait, and Retry-After."""
+    wait = login_limits.retry_after()
+    message = TOO_MANY.format(wait="1 second" if wait == 1 else f"{wait} seconds")
+    response = _login_page(429, message, request.form.get("username", "").strip())
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @bp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session, and with it every other session of the same user."""
     if current_user.is_authenticated:
         audit(current_user, "logout", current_user.username)
+        sessions.end_all(current_user)
         db.session.commit()
     logout_user()
     session.clear()
@@ -83,3 +97,10 @@ def index():
     if current_user.is_admin:
         return redirect(url_for("admin.users"))
     return render("auth/home.html")
+
+
+@bp.record_once
+def _throttle_sign_in(state):
+    # Registered after the routes, so the sign-in view exists when its limits wrap it; the
+    # limiter is per app (see app.login_limits), and this blueprint is where it is needed.
+    login_limits.init_app(state.app)
