@@ -43,6 +43,9 @@ def create_app(config=None):
     from app.blueprints import admin, auth, health
 
     app.register_blueprint(auth.bp)
+    from app import login_limits
+
+    login_limits.init_app(app)  # after auth.bp: it wraps the sign-in view with its limits
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
 

@@ -97,10 +97,3 @@ def index():
     if current_user.is_admin:
         return redirect(url_for("admin.users"))
     return render("auth/home.html")
-
-
-@bp.record_once
-def _throttle_sign_in(state):
-    # Registered after the routes, so the sign-in view exists when its limits wrap it; the
-    # limiter is per app (see app.login_limits), and this blueprint is where it is needed.
-    login_limits.init_app(state.app)
