@@ -16,6 +16,9 @@ gateway's own exceptions (NotFound, Forbidden, Unavailable):
 
 A failure of the affected object itself propagates (the finding may have disappeared); failures
 of owners, events or logs become notes in the context, so a plan can still be written.
+
+Logs and events are cut to the budget before they are redacted (the newest lines that fit, each
+line at most ``MAX_LINE_CHARS``), so redaction never works on text the prompt could not hold.
 """
 
 from __future__ import annotations
@@ -26,13 +29,19 @@ from typing import Protocol
 import yaml
 
 from app.planning.finding import Finding
-from app.planning.redact import redact_object, redact_text
+from app.planning.redact import REDACTED, redact_object, redact_text
 
 DEFAULT_BUDGET_BYTES = 16_000
 DEFAULT_LOG_LINES = 60
 DEFAULT_MAX_EVENTS = 25
 MAX_OWNER_DEPTH = 4
 MAX_LOG_CONTAINERS = 3
+# A log line longer than this is cut (JSON loggers and base64 dumps write 64 KiB lines); 2,000
+# characters keep a stack frame or a JSON record readable in a 16 KB prompt.
+MAX_LINE_CHARS = 2_000
+# A long line is redacted this far past its cut before it is cut, so a secret that straddles the cut
+# is still recognised whole (a URL password needs its ``@``) instead of showing its first half.
+_CUT_CONTEXT_CHARS = 512
 # Trim order: least useful first. Within logs and events the oldest lines go first.
 _TRIM_ORDER = ("log-current", "events", "log-previous", "owner", "object")
 
@@ -52,6 +61,7 @@ class Section:
     body: str
     lang: str = "text"
     attrs: dict[str, str] = field(default_factory=dict)
+    trimmed_lines: int = 0  # oldest log or event lines left out for the budget (one note says how many)
 
     @property
     def size(self) -> int:
@@ -99,15 +109,51 @@ def _when(event: dict) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def format_events(events: list[dict], limit: int) -> str:
-    """One line per event, oldest first, the newest ``limit`` kept."""
-    lines = []
+def _cut_line(line: str) -> str:
+    """The line itself, or (beyond ``MAX_LINE_CHARS``) its redacted start and a marker saying it was cut."""
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    head = redact_text(line[:MAX_LINE_CHARS + _CUT_CONTEXT_CHARS])
+    end = MAX_LINE_CHARS
+    straddling = head.find(REDACTED, max(0, end - len(REDACTED) + 1))
+    if 0 <= straddling < end:  # keep a mask whole rather than end on "[REDAC"
+        end = straddling + len(REDACTED)
+    return f"{head[:end]} [... line cut, {len(line):,} characters in all]"
+
+
+def _fitting_tail(lines: list[str], budget_bytes: int) -> int:
+    """How many of the newest lines fit the budget once cut (measured before redaction, which rarely grows text)."""
+    size = -1  # the newest line needs no newline
+    for count, line in enumerate(reversed(lines)):
+        size += len(line[:MAX_LINE_CHARS].encode()) + 1
+        if size > budget_bytes:
+            return count
+    return len(lines)
+
+
+def format_events(events: list[dict], limit: int, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> tuple[str, int]:
+    """One line per event, oldest first: the newest ``limit`` that fit the budget, each message cut
+    and redacted; and how many more events were left out for the budget."""
+    prefixes, messages = [], []
     for event in sorted(events, key=_when)[-limit:]:
         count = event.get("count") or (event.get("series") or {}).get("count")
         times = f" (x{count})" if count and count > 1 else ""
-        lines.append(f"{_when(event)} {event.get('type', '')} {event.get('reason', '')}{times}: "
-                     f"{redact_text(str(event.get('message', '')).strip())}")
-    return "\n".join(lines)
+        prefixes.append(f"{_when(event)} {event.get('type', '')} {event.get('reason', '')}{times}: ")
+        messages.append(str(event.get("message", "")).strip())
+    keep = _fitting_tail([p + m for p, m in zip(prefixes, messages)], budget_bytes)
+    first = len(messages) - keep
+    # Each message on its own: an unterminated PEM block in one must not mask the events after it.
+    lines = [p + redact_text(_cut_line(m)) for p, m in zip(prefixes[first:], messages[first:])]
+    return "\n".join(lines), first
+
+
+def _log_body(text: str, budget_bytes: int) -> tuple[str, int]:
+    """The newest lines of a log that fit the budget, long ones cut, redacted; and how many older lines were left out."""
+    lines = text.rstrip("\n").splitlines()
+    first = len(lines) - _fitting_tail(lines, budget_bytes)
+    # A cut line comes back redacted already; the whole is redacted again for the patterns that span
+    # lines (PEM blocks, env name/value pairs), at the cost of a second pass over the cut lines.
+    return redact_text("\n".join(_cut_line(line) for line in lines[first:])), first
 
 
 def _owner_chain(gateway, obj: dict, namespace: str, notes: list[str]) -> list[dict]:
@@ -138,7 +184,7 @@ def _log_containers(pod: dict) -> list[tuple[str, bool]]:
                      ((statuses.get(n) or {}).get("lastState") or {}).get("terminated"))) for n in ordered]
 
 
-def _pod_logs(gateway, finding: Finding, pod: dict, tail: int, notes: list[str]) -> list[Section]:
+def _pod_logs(gateway, finding: Finding, pod: dict, tail: int, budget_bytes: int, notes: list[str]) -> list[Section]:
     sections = []
     for container, has_previous in _log_containers(pod):
         for previous in ((True, False) if has_previous else (False,)):
@@ -149,9 +195,10 @@ def _pod_logs(gateway, finding: Finding, pod: dict, tail: int, notes: list[str])
                 notes.append(f"{label} log of container {container} could not be read ({type(exc).__name__})")
                 continue
             if text and text.strip():
+                body, trimmed = _log_body(text, budget_bytes)
                 sections.append(Section("log", f"Log of container {container} ({label} instance, last {tail} lines)",
-                                        redact_text(text.rstrip("\n")), "text",
-                                        {"container": container, "previous": str(previous).lower()}))
+                                        body, "text", {"container": container, "previous": str(previous).lower()},
+                                        trimmed))
     return sections
 
 
@@ -167,14 +214,15 @@ def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: i
         sections.append(Section("owner", f"Owner {kind} {name}", to_yaml(clean_object(owner)), "yaml",
                                 {"kind": kind, "name": name}))
     try:
-        events = format_events(gateway.list_events(finding.namespace, finding.kind, finding.name), max_events)
+        events, trimmed = format_events(gateway.list_events(finding.namespace, finding.kind, finding.name),
+                                        max_events, budget_bytes)
     except Exception as exc:  # noqa: BLE001 - the gateway's domain errors
         notes.append(f"events could not be read ({type(exc).__name__})")
-        events = ""
+        events, trimmed = "", 0
     if events:
-        sections.append(Section("events", "Recent events (oldest first)", events))
+        sections.append(Section("events", "Recent events (oldest first)", events, trimmed_lines=trimmed))
     if finding.kind == "Pod":
-        sections.extend(_pod_logs(gateway, finding, obj, log_lines, notes))
+        sections.extend(_pod_logs(gateway, finding, obj, log_lines, budget_bytes, notes))
     context = GatheredContext(sections, notes, budget_bytes)
     trim_to_budget(context)
     return context
@@ -194,19 +242,21 @@ def trim_to_budget(context: GatheredContext) -> None:
         if stage == "owner":
             candidates.reverse()  # the furthest owner goes first
         for section in candidates:
+            if section.key in ("log", "events"):
+                if excess > 0:
+                    lines = section.body.splitlines()
+                    while lines and excess > 0:
+                        excess -= len(lines.pop(0).encode()) + 1
+                        section.trimmed_lines += 1
+                    section.body = "\n".join(lines)
+                if section.trimmed_lines:  # also lines left out before redaction, in the same note
+                    context.notes.append(f"{section.title}: {section.trimmed_lines} oldest line(s) trimmed to fit "
+                                         f"the {context.budget_bytes}-byte budget")
+                continue
             if excess <= 0:
                 break
             before = section.size
-            if section.key in ("log", "events"):
-                lines = section.body.splitlines()
-                dropped = 0
-                while lines and excess > 0:
-                    excess -= len(lines.pop(0).encode()) + 1
-                    dropped += 1
-                section.body = "\n".join(lines)
-                context.notes.append(f"{section.title}: {dropped} oldest line(s) trimmed to fit the "
-                                     f"{context.budget_bytes}-byte budget")
-            elif section.key == "owner":
+            if section.key == "owner":
                 section.body = ""
                 excess -= before
                 context.notes.append(f"{section.title}: dropped to fit the {context.budget_bytes}-byte budget")

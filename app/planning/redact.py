@@ -20,21 +20,42 @@ _SECRET_WORDS = re.compile(r"passw(or)?d|passwd|\bpwd|secret|token|api[_-]?key|a
 # Keys that mention a secret but hold a reference or a setting, not the secret itself.
 _REFERENCE_SUFFIX = re.compile(r"(name|names|ref|path|file|seconds|kind|type|mode|ttl|expiry|enabled|length|url)$", re.I)
 
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?(?:-----END \1-----|\Z)", re.S)
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.I)
-_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(@)", re.I)
+# Every pattern below runs in time linear in the text, whatever the text (issue 9: a 16 KB run of
+# letters took seconds). Two habits make that hold:
+# - a match may only start where a token starts (a lookbehind that fails inside a run), so the
+#   engine does not rescan the same long run from each of its characters;
+# - quantifiers are possessive (``*+``, ``++``) where giving characters back can never help, so a
+#   failing attempt costs one pass over its run and no backtracking.
+# Where a match may also start inside a run (``\b`` holds after each ``-`` in ``a-b-eyJ...``), a
+# lookahead from the run's start first checks what every such start needs (the run ends in ``.``
+# or ``://``), then an atomic group takes the leftmost start: the matches ``\b`` finds, in one scan.
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]++)-----.*?(?:-----END \1-----|\Z)", re.S)
+_B64URL = "[A-Za-z0-9_-]"
+_JWT = re.compile(
+    rf"(?<!{_B64URL})(?={_B64URL}*+\.{_B64URL}{{5,}}+\.{_B64URL}{{5}})"
+    rf"(?P<pre>(?>(?:[A-Za-z0-9_]*+-)*?(?=eyJ{_B64URL}{{5}})))"
+    rf"eyJ{_B64URL}{{5,}}+\.{_B64URL}{{5,}}+\.{_B64URL}{{5,}}+")
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)(\s++)[A-Za-z0-9._~+/=-]{8,}+", re.I)
+_URL_CREDENTIALS = re.compile(
+    r"(?<![a-z0-9+.-])(?=[a-z0-9+.-]*+://)(?P<pre>(?>(?:[a-z0-9]*+[+.-])*?\b(?=[a-z])))"
+    r"(?P<lead>[a-z][a-z0-9+.-]*+://[^\s:/@]++:)[^\s@/]++(?P<at>@)", re.I)
+# Linear as they stand: each starts with a literal at a word boundary, and a failing attempt scans
+# only the run after its literal (a failing run has no word boundary, so no second literal in it).
 _KNOWN_TOKENS = re.compile(
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{30,}\b"
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}+\b|\bgithub_pat_[A-Za-z0-9_]{30,}+\b"
     r"|\bglpat-[A-Za-z0-9_-]{20,}\b|\bxox[abposr]-[A-Za-z0-9-]{10,}\b|\bsk-[A-Za-z0-9_-]{20,}\b"
     r"|\bAIza[0-9A-Za-z_-]{35}\b")
+# The key is the token from its first letter or underscore on (as before, when a match could start
+# at any character of the token); the characters before it stay in ``lead``, untouched.
 _KEY_VALUE = re.compile(
-    r"(?P<lead>(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)[ \t]*(?P<sep>[:=])[ \t]*)"
-    r"(?P<val>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"'}{\]\[]+)")
-_ENV_PAIR = re.compile(r"(?P<lead>-?[ \t]*name:[ \t]*[\"']?(?P<key>[A-Za-z_][\w.-]*)[\"']?[ \t]*\n[ \t]*value:[ \t]*)"
-                       r"(?P<val>\"[^\"\n]*\"|'[^'\n]*'|[^\n]+)")
-_HEX = re.compile(r"(?<![\w:])(?<!sha256:)(?<!sha1:)[0-9a-fA-F]{32,}(?![\w])")
-_BASE64 = re.compile(r"(?<![\w/+=])[A-Za-z0-9+/]{40,}={0,2}(?![\w/+=])")
+    r"(?P<lead>(?P<q>[\"']?)(?<![\w.-])(?:(?![A-Za-z_])[\w.-])*+(?P<key>[A-Za-z_][\w.-]*+)(?P=q)"
+    r"[ \t]*+(?P<sep>[:=])[ \t]*+)"
+    r"(?P<val>\"[^\"\n]*+\"|'[^'\n]*+'|[^\s,;&\"'}{\]\[]++)")
+# Starts at the literal ``name:``; the ``- `` in front of it is left in the text as it is.
+_ENV_PAIR = re.compile(r"(?P<lead>name:[ \t]*+[\"']?(?P<key>[A-Za-z_][\w.-]*+)[\"']?[ \t]*+\n[ \t]*+value:[ \t]*+)"
+                       r"(?P<val>\"[^\"\n]*+\"|'[^'\n]*+'|[^\n]++)")
+_HEX = re.compile(r"(?<![\w:])(?<!sha256:)(?<!sha1:)[0-9a-fA-F]{32,}+(?!\w)")
+_BASE64 = re.compile(r"(?<![\w/+=])[A-Za-z0-9+/]{40,}+={0,2}+(?![\w/+=])")
 _HARMLESS_VALUES = re.compile(r"^(true|false|null|none|~|\[\]|\{\}|yes|no|\d{1,5}|REDACTED)$", re.I)
 
 
@@ -63,9 +84,9 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _PEM.sub(lambda m: f"-----BEGIN {m[1]}----- {REDACTED} -----END {m[1]}-----", text)
-    text = _JWT.sub(REDACTED, text)
+    text = _JWT.sub(lambda m: f"{m['pre']}{REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m[1]}{REDACTED}{m[2]}", text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m['pre']}{m['lead']}{REDACTED}{m['at']}", text)
     text = _KNOWN_TOKENS.sub(REDACTED, text)
     text = _ENV_PAIR.sub(_mask_value, text)
     text = _KEY_VALUE.sub(_mask_value, text)
