@@ -32,7 +32,8 @@ KIND_LABELS = {
     "daemonsets": "DaemonSets",
     "replicasets": "ReplicaSets",
     "cronjobs": "CronJobs",
-    "secrets": "Secrets (names only)",
+    # RBAC cannot grant names only: a Secrets grant lists the values too (see the grant form).
+    "secrets": "Secrets (listing includes values)",
 }
 
 

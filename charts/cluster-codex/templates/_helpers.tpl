@@ -19,6 +19,15 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- end }}
 {{- end }}
 
+{{/* The username the API server sees for the app (what the binding policy matches on). */}}
+{{- define "cluster-codex.appUsername" -}}
+{{- if eq .Values.appSubject.kind "ServiceAccount" -}}
+system:serviceaccount:{{ .Values.appSubject.namespace }}:{{ .Values.appSubject.name }}
+{{- else -}}
+{{ .Values.appSubject.name }}
+{{- end -}}
+{{- end }}
+
 {{/* The grantable kinds: name -> rules. Keep in sync with app/access.py KINDS. */}}
 {{- define "cluster-codex.kinds" -}}
 pods:
@@ -48,6 +57,7 @@ events:
   - {apiGroups: [""], resources: [events], verbs: [get, list, watch]}
   - {apiGroups: [events.k8s.io], resources: [events], verbs: [get, list, watch]}
 secrets:
-  # list only: the app shows secret names (metadata-only lists), never values.
+  # list only (the app asks for metadata-only lists and shows names). RBAC cannot say "names
+  # only": through the API this list returns the values too, and the admin portal says so.
   - {apiGroups: [""], resources: [secrets], verbs: [list]}
 {{- end }}
