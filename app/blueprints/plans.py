@@ -135,8 +135,8 @@ def create():
     limit = current_app.config["CODEX_PLAN_CONTEXT_LIMIT"]
     grants = grants_for(current_user)
     try:
-        user_context = clean_user_context(raw_context, limit)
         check_limits(current_user.id, current_app.config)  # a fast, optimistic count
+        user_context = clean_user_context(raw_context, limit)
         finding = _visible_finding(result_name, grants)
         if finding is None:
             return _form_error(result_name, mode, raw_context, UNAVAILABLE_MESSAGE, 404)

@@ -135,7 +135,9 @@ def _apply(gw, api, wanted, existing, report):
                 try:
                     gw.request(api, "POST", _collection(key), body=want)
                     report.created.append(key)
-                except Conflict:  # created by hand without our labels: take it over
+                # Created by hand without our labels: try to take it over; the chart's admission
+                # policy refuses (the grant then shows its message) unless it is labelled ours.
+                except Conflict:
                     _replace(gw, api, key, want)
                     report.updated.append(key)
             elif _drifted(have, want):
