@@ -132,10 +132,12 @@ def world(kube):
             "Pod", f"{ns_a}/web-2", "x", error=[{}, {"sensitive": [{}]}, {"text": "real text"}])),
     }
     for body in results.values():
+        body["metadata"]["labels"]["codex-session"] = prefix  # see the teardown below
         kube.create(RESULTS, body)
     yield {"ns_a": ns_a, "ns_b": ns_b, "prefix": prefix,
            "results": {key: body["metadata"]["name"] for key, body in results.items()}}
-    kube.delete(RESULTS, labelSelector="codex-test=dashboard")
+    # Only this session's Results: a dashboard session running alongside keeps its own.
+    kube.delete(RESULTS, labelSelector=f"codex-test=dashboard,codex-session={prefix}")
     for ns in (ns_a, ns_b):
         kube.delete(f"/api/v1/namespaces/{ns}")
 
