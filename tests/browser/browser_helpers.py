@@ -14,7 +14,7 @@ from test_lab_findings import EXPECTED, matches
 
 PASSWORD = "correct horse battery staple"
 TEAMS = ("team-a", "team-b", "team-c")
-ANALYSIS_TIMEOUT = 240  # K8sGPT's first pass over freshly installed charts (interval ~10 s)
+ANALYSIS_TIMEOUT = 240  # K8sGPT's first pass over freshly installed charts (the operator re-analyses every ~30 s)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
