@@ -22,11 +22,9 @@ from tests.support.lab_kube import K8SGPT_NS, RESULTS, ROOT, STATE, result_body 
 from app.cluster.rbac_sync import sync_user  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
-from lab_users import lab_users  # noqa: E402
 from lab_namespaces import wait_for_default_service_account  # noqa: E402
 
 LABEL = {"codex-test": "plans"}
-PASSWORD = "correct horse battery staple"
 PLANTED = "pl4nted-db-pass-9c2e7b"  # the Secret's value: must never reach a prompt or a page
 PLANTED_TOKEN = "tok3n-literal-5d81aa"  # a literal env value under a secret-looking name
 ALL_KINDS = {"pods", "events", "deployments", "replicasets", "configmaps", "secrets"}
@@ -93,10 +91,9 @@ def app_config(request, lab_app_config):
 
 
 @pytest.fixture
-def make_user(app):
+def make_user(lab_user):
     """Create a user with grants ({namespace: kinds}) and sync their RBAC; return their id."""
-    with lab_users(app, PASSWORD) as make:
-        yield make
+    return lab_user
 
 
 @pytest.fixture
@@ -114,16 +111,9 @@ def revoke(app):
 
 
 @pytest.fixture
-def login(app):
+def login(sign_in):
     """A logged-in test client for a username."""
-
-    def login_as(username):
-        client = app.test_client()
-        response = client.submit("/login", {"username": username, "password": PASSWORD})
-        assert response.status_code == 303, response.get_data(as_text=True)
-        return client
-
-    return login_as
+    return sign_in
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ ownerReference named ``../secrets`` (the API server accepts it), so gathering it
 would become *list secrets* if a name ever reached a URL unchecked. Both namespaces hold a Secret
 whose value (and its base64 form) must never reach a prompt or a page.
 
-Test modules import the fixtures they use: ``from tests.security.plan_world import sec_world``.
+Test modules import the fixtures they use: ``from tests.security.plan_world import sec_world``
+(``lab_user`` and ``sign_in`` come from tests/support/lab_fixtures.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from app.extensions import db
 from app.models import PlanRun
 from tests.support.lab_kube import RESULTS, result_body
 from tests.support.lab_namespaces import wait_for_default_service_account
-from tests.support.lab_users import lab_users
 
 LABEL = {"codex-test": "security"}
-PASSWORD = "correct horse battery staple"
 PLANTED = "s3cur1ty-planted-value-7f1c"
 PLANTED_B64 = base64.b64encode(PLANTED.encode()).decode()
 EVIL_OWNER = "../secrets"
@@ -71,26 +70,6 @@ def sec_world(kube):
 def app_config(lab_app_config):
     """The app on the lab with the offline planner (loose plan limits unless a test sets them)."""
     return dict(lab_app_config)
-
-
-@pytest.fixture
-def lab_user(app):
-    """make(username, grants={ns: kinds}, admin=False) -> id, with RBAC synced into the lab."""
-    with lab_users(app, PASSWORD) as make:
-        yield make
-
-
-@pytest.fixture
-def sign_in(app):
-    """A signed-in test client for a username."""
-
-    def sign_in_as(username):
-        client = app.test_client()
-        response = client.submit("/login", {"username": username, "password": PASSWORD})
-        assert response.status_code == 303, response.get_data(as_text=True)
-        return client
-
-    return sign_in_as
 
 
 def run_count(app):

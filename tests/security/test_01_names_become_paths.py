@@ -15,7 +15,7 @@ from app.kinds import get_kind
 from app.models import PlanRun
 from tests.plans.plan_helpers import generate_and_stream
 from tests.security.plan_world import (EVIL_OWNER, PLANTED, PLANTED_B64, app_config,  # noqa: F401
-                                       lab_user, sec_world, sign_in)
+                                       sec_world)
 
 BAD_NAMES = ["..", ".", "../secrets", "a/b", "web%2f..", "%2e%2e", "", "-web", "web-", "a" * 254,
              "web?watch=1", "web#x", "web,involvedObject.kind=Secret", "we b", "w\neb", "ünïcode"]

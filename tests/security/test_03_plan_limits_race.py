@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.plans.plan_helpers import generate
-from tests.security.plan_world import lab_user, sec_world, sign_in  # noqa: F401
+from tests.security.plan_world import sec_world  # noqa: F401
 
 LIMIT = 2
 

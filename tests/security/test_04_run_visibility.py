@@ -4,7 +4,7 @@ context read — not by a teammate granted only services in that namespace."""
 import pytest
 
 from tests.plans.plan_helpers import generate_and_stream
-from tests.security.plan_world import app_config, lab_user, sec_world, sign_in  # noqa: F401
+from tests.security.plan_world import app_config, sec_world  # noqa: F401
 
 KINDS_READ = {"pods", "events"}
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.plans.plan_helpers import generate
-from tests.security.plan_world import app_config, lab_user, run_count, sec_world, sign_in  # noqa: F401
+from tests.security.plan_world import app_config, run_count, sec_world  # noqa: F401
 
 MISSING = "codex-sec-no-such-result"
 

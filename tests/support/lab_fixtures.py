@@ -1,7 +1,8 @@
 """Session fixtures every lab-backed suite shares (registered in tests/conftest.py).
 
 `kube` starts the lab when its API server does not answer; `planner` runs the real offline
-planner on a free port.
+planner on a free port; `lab_app_config` points an app at both; `lab_user` makes users whose
+grants are synced into the lab's RBAC; `sign_in` gives a client signed in as one of them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import subprocess
 import pytest
 
 from tests.support.lab_kube import APP_KUBECONFIG, ROOT, Kube, apiserver_ready
+from tests.support.lab_users import lab_users
 from tests.support.planner_process import PlannerProcess
 
 
@@ -43,3 +45,26 @@ def lab_app_config(database_url, planner, kube):
     return {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": str(APP_KUBECONFIG),
             "CODEX_LLM_BASE_URL": planner.base_url, "CODEX_LLM_TIMEOUT": 20,
             "CODEX_PLAN_MAX_CONCURRENT": 50, "CODEX_PLAN_MAX_PER_MINUTE": 500}
+
+
+LAB_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def lab_user(app):
+    """make(username, grants={ns: kinds}, admin=False) -> id, with RBAC synced into the lab."""
+    with lab_users(app, LAB_PASSWORD) as make:
+        yield make
+
+
+@pytest.fixture
+def sign_in(app):
+    """sign_in(username) -> a test client signed in with the lab users' password."""
+
+    def sign_in_as(username):
+        client = app.test_client()
+        response = client.submit("/login", {"username": username, "password": LAB_PASSWORD})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return client
+
+    return sign_in_as
