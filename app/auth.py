@@ -43,10 +43,11 @@ def user_with_password(username, password):
     Exactly one scrypt check either way: an unknown username, or one without a password
     (SSO only), costs what a wrong password costs, so the answer time tells nothing.
     """
+    stand_in = _stand_in_hash()  # made by the first attempt of any kind, not of unknown users
     user = db.session.scalar(sa.select(User).where(User.username == username)) if username else None
     if user is not None and user.password_hash:
         return user if user.check_password(password) else None
-    check_password_hash(_stand_in_hash(), password)
+    check_password_hash(stand_in, password)
     return None
 
 

@@ -84,9 +84,14 @@ class Config:
     # the next attempt gets 429 with Retry-After until the oldest failure leaves the window.
     CODEX_LOGIN_LIMIT_PER_ACCOUNT = _env("CODEX_LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
     CODEX_LOGIN_LIMIT_PER_ADDRESS = _env("CODEX_LOGIN_LIMIT_PER_ADDRESS", "20 per minute")
+    # Every attempt per account, counted before the password is checked: failures are only
+    # counted once answered, so without this a burst of parallel guesses would all be checked.
+    CODEX_LOGIN_ATTEMPTS_PER_ACCOUNT = _env("CODEX_LOGIN_ATTEMPTS_PER_ACCOUNT", "10 per minute")
     # Where the counts live: memory:// is per process (the embedded one-process default);
     # redis://host:6379/0 shares them across workers and replicas.
     CODEX_RATELIMIT_STORAGE_URL = _env("CODEX_RATELIMIT_STORAGE_URL", "memory://")
+    # Seconds a Redis storage may take to answer before sign-in falls back to in-memory counts.
+    CODEX_RATELIMIT_TIMEOUT = float(_env("CODEX_RATELIMIT_TIMEOUT", "2"))
     # Seconds after sign-in when a session ends however active it is (CODEX_SESSION_LIFETIME is
     # the cookie's lifetime, renewed by every request).
     CODEX_SESSION_ABSOLUTE_LIFETIME = int(_env("CODEX_SESSION_ABSOLUTE_LIFETIME", "43200"))

@@ -21,7 +21,6 @@ means a healthy cluster and "No issues" stays.
 from __future__ import annotations
 
 import functools
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,10 +28,10 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from app.cluster.gateway import Forbidden
+from app.cluster.paths import NAMESPACE
 from app.planning.redact import redact_text
 from app.resources.format import parse_time
 
-_NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 # How long K8sGPT takes to report on something new (itself just set up, a new namespace).
 # k8sgpt-operator v0.2.20 analyses on its first reconcile, then every 30 s (its
@@ -134,7 +133,7 @@ def _split_name(raw: Any, problems: list[str]) -> tuple[str | None, str]:
     if "/" not in name:
         return None, name  # cluster-scoped object
     namespace, _, obj = name.partition("/")
-    if not _NAMESPACE_RE.match(namespace) or len(namespace) > 63 or not obj:
+    if not NAMESPACE.fullmatch(namespace) or not obj:
         problems.append("spec.name is not namespace/name")
         return None, name
     return namespace, obj

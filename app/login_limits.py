@@ -23,9 +23,6 @@ from flask_limiter import Limiter
 
 EXTENSION_KEY = "codex.login_limits"
 SIGN_IN_ENDPOINT = "auth.login"
-# A Redis that accepts connections but never answers must not hold sign-ins for long: after
-# this many seconds the attempt fails over to the per-process in-memory counts.
-_REDIS_TIMEOUT = 2
 _PLAIN_REDIS_SCHEMES = {"redis", "rediss", "redis+unix"}
 
 
@@ -52,7 +49,9 @@ def init_app(app):
     uri = app.config["CODEX_RATELIMIT_STORAGE_URL"]
     options = {}
     if uri.split("://", 1)[0] in _PLAIN_REDIS_SCHEMES:
-        options = {"socket_connect_timeout": _REDIS_TIMEOUT, "socket_timeout": _REDIS_TIMEOUT}
+        # A Redis that accepts connections but never answers must not hold sign-ins for long.
+        timeout = app.config["CODEX_RATELIMIT_TIMEOUT"]
+        options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     limiter = Limiter(
         address_key,
         storage_uri=uri,
@@ -74,6 +73,10 @@ def init_app(app):
     for limit, key in ((app.config["CODEX_LOGIN_LIMIT_PER_ADDRESS"], address_key),
                        (app.config["CODEX_LOGIN_LIMIT_PER_ACCOUNT"], account_key)):
         view = limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=_refused)(view)
+    # Failures are counted after the answer, so parallel guesses all pass those checks; this one
+    # counts each attempt before the password is looked at, which bounds a burst.
+    view = limiter.limit(app.config["CODEX_LOGIN_ATTEMPTS_PER_ACCOUNT"], key_func=account_key,
+                         methods=["POST"], scope="attempts")(view)
     app.view_functions[SIGN_IN_ENDPOINT] = view
 
 

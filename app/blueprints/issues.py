@@ -32,7 +32,7 @@ def result_store() -> ResultStore:
         if store is None:
             gw = gateway()  # bound now: the background refresh runs outside the app context
             store = ResultStore(gw.list_results,
-                                max_age=float(app.config.get("CODEX_RESULTS_MAX_AGE", 5)),
+                                max_age=app.config["CODEX_RESULTS_MAX_AGE"],
                                 namespaces=lambda: namespace_creations(gw),
                                 set_up_at=lambda created: k8sgpt_set_up_at(gw, created))
             app.extensions[STORE_KEY] = store

@@ -26,6 +26,7 @@ from app.cluster.errors import (ClusterError, Conflict, Forbidden, InvalidName, 
                                 NotFound, Unavailable)
 from app.config import default_kubeconfig
 from app.kinds import get_kind
+from app.planning.redact import strip_secret_values
 
 EXTENSION_KEY = "codex_gateway"
 
@@ -251,9 +252,14 @@ class Gateway:
 
 
 def _is_secrets_path(path):
-    """True for any path of the core `secrets` resource (a collection, one object, a list)."""
-    segments = path.split("?", 1)[0].split("/")
-    return len(segments) > 3 and segments[1] == "api" and "secrets" in segments[3:]
+    """True for a path of the core `secrets` resource: /api/v1/secrets or
+    /api/v1/namespaces/<ns>/secrets[/<name>] (a ConfigMap named "secrets" is not one)."""
+    segments = path.split("?", 1)[0].split("/")[1:]
+    if segments[:1] != ["api"] or len(segments) < 3:
+        return False
+    if segments[2] == "namespaces":
+        return len(segments) >= 5 and segments[4] == "secrets"
+    return segments[2] == "secrets"
 
 
 def _strip_secret_values(payload):
@@ -264,13 +270,8 @@ def _strip_secret_values(payload):
     """
     items = payload.get("items") if isinstance(payload.get("items"), list) else [payload]
     for item in items:
-        if not isinstance(item, dict):
-            continue
-        for key in ("data", "stringData", "binaryData"):
-            item.pop(key, None)
-        annotations = (item.get("metadata") or {}).get("annotations")
-        if isinstance(annotations, dict):
-            annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+        if isinstance(item, dict):
+            strip_secret_values(item)
 
 
 def _message(data):

@@ -21,7 +21,7 @@ from app.cluster.errors import InvalidName
 
 NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 # DNS-1123 subdomains (most kinds) plus ':' (RBAC object names such as cluster-codex:view:pods)
-# and upper case (a few kinds allow it). Dots are allowed inside, but a segment of only dots is not.
+# and upper case (a few kinds allow it). Dots only inside: "." and ".." can never match.
 OBJECT_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.:]{0,251}[A-Za-z0-9])?")
 # Fixed words of a path: API prefixes, resource names, subresources.
 WORD = re.compile(r"[a-z0-9][a-z0-9.\-]{0,62}")
@@ -40,7 +40,7 @@ def namespace_segment(value) -> str:
 
 def name_segment(value) -> str:
     """An object name, validated (never '.', '..', '/', '%') and quoted for a path."""
-    if not isinstance(value, str) or not OBJECT_NAME.fullmatch(value) or set(value) == {"."}:
+    if not isinstance(value, str) or not OBJECT_NAME.fullmatch(value):
         raise _invalid("name", value)
     return quote(value, safe="")
 

@@ -168,6 +168,9 @@ def _owner_chain(gateway, obj: dict, namespace: str, notes: list[str]) -> list[d
         except Exception as exc:  # noqa: BLE001 - the gateway's NotFound/Forbidden/Unavailable
             notes.append(f"owner {ref['kind']}/{ref['name']} could not be read ({type(exc).__name__})")
             break
+        # Labelled with the kind that was read (what a reader of the plan must be granted),
+        # not whatever the answer's own kind field says.
+        current = {**current, "kind": ref["kind"]}
         chain.append(current)
     return chain
 

@@ -131,6 +131,18 @@ def _walk(node):
                 _walk(value)
 
 
+def strip_secret_values(obj: dict) -> None:
+    """Remove, in place, everything of a Secret that holds its values: ``data``, ``stringData``,
+    ``binaryData`` and kubectl's last-applied copy (which embeds them). Keys are lost too: used
+    where nothing of a Secret's body may pass (answers of the secrets resource, the YAML view)."""
+    for key in ("data", "stringData", "binaryData"):
+        obj.pop(key, None)
+    metadata = obj.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
+
+
 def redact_object(obj: dict) -> dict:
     """A deep copy of a Kubernetes object (or list) with every secret value masked.
 

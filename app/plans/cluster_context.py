@@ -7,8 +7,6 @@ first, so a kind the user was not granted becomes a note instead of a request.
 
 from __future__ import annotations
 
-import re
-
 from app.access import can_see
 from app.cluster.gateway import ClusterError, Forbidden, NotFound
 from app.cluster.paths import selector_value
@@ -16,7 +14,6 @@ from app.kinds import kind_for_api_kind
 from app.planning.context import GatheredContext, gather_context
 from app.planning.finding import Finding
 
-RESULT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 LOG_LIMIT_BYTES = 64 * 1024
 
 
@@ -26,11 +23,9 @@ class FindingGone(Exception):
 
 def load_finding(gw, result_name):
     """The planning Finding for a Result in the K8sGPT namespace, read as the app."""
-    if not RESULT_NAME.match(result_name or ""):
-        raise FindingGone(result_name)
     try:
         result = gw.get_result(result_name)
-    except NotFound:
+    except NotFound:  # InvalidName included: a name that cannot exist is not requested
         raise FindingGone(result_name) from None
     finding = Finding.from_result(result)
     if not finding.kind or not finding.name:

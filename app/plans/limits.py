@@ -42,8 +42,13 @@ def check_limits(user_id, config):
 
 
 def reserve_run(user_id, config, **run_fields):
-    """Check the limits and insert the run in one transaction serialized per user; return the run."""
-    db.session.rollback()  # start a transaction whose first statement is the lock
+    """Check the limits and insert the run in one transaction serialized per user; return the run.
+
+    Call it with nothing pending in the session: it starts a fresh transaction (whose first
+    statement is the lock), which discards uncommitted changes.
+    """
+    assert not (db.session.new or db.session.dirty or db.session.deleted), "commit before reserving"
+    db.session.rollback()
     db.session.execute(sa.update(User).where(User.id == user_id)
                        .values(plan_slot_lock=User.plan_slot_lock + 1))
     try:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import yaml
 
 from app.kinds import Kind
-from app.planning.redact import redact_object
+from app.planning.redact import redact_object, strip_secret_values
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SECRET_PLACEHOLDER = "(values are never shown)"
 
 
@@ -24,11 +23,7 @@ def display_object(kind: Kind, obj: dict) -> dict:
     if kind.name == "secrets":
         # The app lists secrets as metadata only, but be strict about anything that slips
         # through: the body and the client-side apply copy (which embeds the data) go.
-        for key in ("data", "stringData"):
-            shown.pop(key, None)
-        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
-            annotations[LAST_APPLIED] = SECRET_PLACEHOLDER
+        strip_secret_values(shown)
         shown["data"] = SECRET_PLACEHOLDER
     shown.setdefault("apiVersion", kind.api_version)
     shown.setdefault("kind", kind.api_kind)

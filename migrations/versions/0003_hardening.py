@@ -26,6 +26,11 @@ def upgrade():
         # Comma-separated kind names (app.kinds) the run's context was read from.
         batch.add_column(sa.Column("context_kinds", sa.String(400), nullable=False,
                                    server_default=""))
+    # Runs made before this revision do not say what their context read: treat them as having
+    # read every kind (as of this revision), so only the owner and administrators read them.
+    op.execute("UPDATE plan_runs SET context_kinds = 'configmaps,cronjobs,daemonsets,deployments,"
+               "events,ingresses,jobs,persistentvolumeclaims,pods,replicasets,secrets,services,"
+               "statefulsets' WHERE context_kinds = ''")
 
 
 def downgrade():

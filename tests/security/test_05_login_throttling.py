@@ -46,6 +46,27 @@ def test_sixth_failure_in_a_minute_locks_the_account_even_for_the_right_password
     assert client.get("/login").status_code == 200  # the form: not signed in
 
 
+def test_a_burst_of_parallel_guesses_is_bounded_too(app, make_user):
+    # Failures are counted once answered, so parallel guesses all pass that check: the
+    # every-attempt limit (10 per minute) is what stops them.
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_user("ann")
+    clients = [app.test_client() for _ in range(30)]
+    for index, client in enumerate(clients):
+        client.environ_base["REMOTE_ADDR"] = f"203.0.113.{index + 1}"  # apart from the address limit
+        client.token = client.csrf_token()
+
+    def guess(client):
+        return client.post("/login", data={"username": "ann", "password": "wrong password",
+                                           "csrf_token": client.token}).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(guess, clients))
+    assert statuses.count(401) <= 10, statuses
+    assert statuses.count(429) >= 20, statuses
+
+
 def test_account_count_ignores_case_and_surrounding_spaces(client, make_user):
     make_user("ann")
     for spelling in ("ann", "Ann", " ANN", "aNn ", "ann"):
