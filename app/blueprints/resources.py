@@ -131,10 +131,11 @@ def index(kind):
     return response
 
 
-def _block() -> str | None:
-    """Name the template block an htmx request targets; None renders the whole page."""
-    return {VIEW_ID: "resource_view", TABLE_ID: "resource_table"}.get(
-        request.headers.get("HX-Target", ""))
+def _block(blocks=(VIEW_ID, TABLE_ID)) -> str | None:
+    """Name the template block an htmx request targets, among the page's `blocks`; None (an
+    unknown or foreign target) renders the whole page."""
+    target = request.headers.get("HX-Target", "")
+    return {VIEW_ID: "resource_view", TABLE_ID: "resource_table"}.get(target) if target in blocks else None
 
 
 def _owner_links(access: Access, namespace: str, obj: dict) -> list[dict]:
@@ -180,7 +181,7 @@ def detail(kind, namespace, name):
         abort(404)
     except ClusterError as exc:
         error, status = _cluster_error(exc)
-        return render("resources/detail.html", block=_block(), status=status, kind=kind,
+        return render("resources/detail.html", block=_block((VIEW_ID,)), status=status, kind=kind,
                       namespace=namespace, name=name, error=error, tabs=access.kinds(),
                       view_id=VIEW_ID)
     events, events_note = _events(reader, access, kind, namespace, name)
@@ -188,7 +189,7 @@ def detail(kind, namespace, name):
     issues = [f for f in findings if f.namespace == namespace and f.name == name
               and f.kind.lower() == kind.api_kind.lower()]
     response = render(
-        "resources/detail.html", block=_block(), kind=kind, namespace=namespace,
+        "resources/detail.html", block=_block((VIEW_ID,)), kind=kind, namespace=namespace,
         name=name, error=None, yaml_text=object_yaml(kind, obj), events=events,
         events_note=events_note, owners=_owner_links(access, namespace, obj), issues=issues,
         tabs=access.kinds(), view_id=VIEW_ID, events_kind=get_kind("events"),
