@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.cluster.paths import NAMESPACE
 from app.planning.redact import mask_sensitive, redact_text, sensitive_pairs
 
 
@@ -24,7 +25,11 @@ class Finding:
         text goes through `redact_text`.
         """
         spec = result.get("spec", result)
-        namespace, _, name = str(spec.get("name") or spec.get("Name") or "").rpartition("/")
+        # Split like the dashboard (app.findings): at the first "/", and a prefix that is not a
+        # namespace leaves the whole name cluster-scoped (administrators only).
+        namespace, _, name = str(spec.get("name") or spec.get("Name") or "").partition("/")
+        if not name or not NAMESPACE.fullmatch(namespace):
+            namespace, name = "", str(spec.get("name") or spec.get("Name") or "")
         raw_errors = spec.get("error") or spec.get("Error") or []
         pairs = sensitive_pairs(raw_errors)
         errors = tuple(redact_text(mask_sensitive(str(e.get("text") or e.get("Text") or ""), pairs))
