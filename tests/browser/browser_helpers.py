@@ -10,16 +10,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from labkit import wait_for
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, CspWatch  # noqa: F401 - shared names
 from test_lab_findings import EXPECTED, matches
 
 PASSWORD = "correct horse battery staple"
 TEAMS = ("team-a", "team-b", "team-c")
 ANALYSIS_TIMEOUT = 240  # K8sGPT's first pass over freshly installed charts (the operator re-analyses every ~30 s)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
 @dataclass
 class Person:
     username: str
@@ -27,38 +23,6 @@ class Person:
     sub: str | None = None  # OIDC subject for people who sign in with SSO
     display_name: str | None = None
     email: str | None = None
-
-
-# -- Content-Security-Policy violations -------------------------------------------------------
-
-# Runs in every document before its own scripts. The binding outlives navigations, which a
-# window-level list would not.
-_CSP_LISTENER = """
-document.addEventListener("securitypolicyviolation", (e) => window.__codexCspViolation({
-  directive: e.effectiveDirective, blocked: e.blockedURI, sample: e.sample,
-  source: e.sourceFile, line: e.lineNumber, page: e.documentURI}), true);
-"""
-
-
-class CspWatch:
-    """Every CSP violation in one browser context: the DOM event and Chromium's console message."""
-
-    def __init__(self, context):
-        self.events: list[dict] = []
-        self.console: list[str] = []
-        context.expose_binding("__codexCspViolation", lambda source, v: self.events.append(v))
-        context.add_init_script(_CSP_LISTENER)
-        context.on("console", self._on_console)
-
-    def _on_console(self, message) -> None:
-        if "Content Security Policy" in message.text:
-            self.console.append(f"{message.page.url if message.page else '?'}: {message.text}")
-
-    def report(self) -> str:
-        """Empty when nothing was blocked; else one line per violation."""
-        lines = [f"{v['page']}: {v['directive']} blocked {v['blocked'] or '?'}"
-                 f" ({v['source']}:{v['line']}) {v['sample']!r}" for v in self.events]
-        return "\n".join(lines + [f"console: {line}" for line in self.console])
 
 
 # -- signing in and out -----------------------------------------------------------------------

@@ -32,11 +32,12 @@ for path in (ROOT, ROOT / "tests" / "lab", HERE):
         sys.path.insert(0, str(path))
 
 from browser_helpers import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, PASSWORD, CspWatch, Person, ensure_grant, sign_in_local, sign_in_sso,
+    PASSWORD, CspWatch, Person, ensure_grant, sign_in_local, sign_in_sso,
     wait_for_team_findings,
 )
 from tests.lab.conftest import known_issues, lab  # noqa: E402,F401  (the lab session fixtures)
 from tests.support.app_server import AppServer  # noqa: E402
+from tests.support.chromium import launch_args  # noqa: E402
 from tests.support.oidc_provider import oidc_provider  # noqa: E402,F401
 from tests.support.planner_process import PlannerProcess  # noqa: E402
 
@@ -71,10 +72,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/bootstrap does)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
-            "args": CHROMIUM_ARGS}
+    return launch_args(browser_type_launch_args)
 
 
 @pytest.fixture(scope="session")

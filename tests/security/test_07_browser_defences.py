@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from app.models import PlanRun
 from app.planning.markdown import render_plan
+from tests.support.chromium import CspWatch, launch_args
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "app" / "templates"
@@ -190,14 +190,7 @@ def served_app(unreachable_kubeconfig, tmp_path_factory):
 @pytest.fixture(scope="module")
 def chromium(playwright):
     """Debian's Chromium, launched like the browser journeys launch it (pytest-playwright's driver)."""
-    for path in (ROOT / "tests" / "lab", ROOT / "tests" / "browser"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/bootstrap does)")
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    browser = playwright.chromium.launch(**launch_args())
     yield browser
     browser.close()
 
@@ -205,8 +198,6 @@ def chromium(playwright):
 @pytest.fixture
 def watched_page(chromium, served_app):
     """A Chromium page on the app and the CspWatch recording what its policy refused."""
-    from browser_helpers import CspWatch
-
     context = chromium.new_context(base_url=served_app.url)
     watch = CspWatch(context)
     page = context.new_page()

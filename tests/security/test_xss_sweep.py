@@ -39,11 +39,9 @@ from tests.security.sweep_support import (PASSWORD, HttpSession, LabObject, Time
                                           create_all, create_object, one_of_every_kind, sweep_namespaces,
                                           sweep_result, token)
 from tests.support.app_server import AppServer
+from tests.support.chromium import launch_args
 from tests.support.lab_kube import APP_KUBECONFIG, RESULTS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 SETTLE_MS = 150  # after "load": image errors, autofocus and toggle events fire by then
 
 # Each payload calls __xss(<n>) (or alert, or fetches /xss-canary/<n>) if it ever runs.
@@ -392,7 +390,7 @@ def people(server, xss_world):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS}
+    return launch_args(browser_type_launch_args)
 
 
 @pytest.fixture(scope="module")
