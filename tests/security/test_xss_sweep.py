@@ -601,7 +601,12 @@ def test_run_pages_history_and_prompt(dev_browser, admin_browser, people, xss_wo
         assert_clean_and_shown(admin_watch, [admin_run])
 
 
-def test_no_payload_ran_anywhere(ledger):
-    """Across every page the module opened: no execution and nothing blocked by the policy."""
+def test_no_payload_ran_anywhere(dev_browser, ledger):
+    """Across every page the module opened: no execution and nothing blocked by the policy.
+
+    It asks for the browser so pytest keeps it with the module's other browser tests (a
+    session-scoped browser parameter regroups tests; apart, it would see an empty ledger).
+    """
+    assert sum(len(w.visits) for w in ledger["watches"]) >= 200, "the sweep opened too few pages"
     leftovers = [e for w in ledger["watches"] for e in w.events]
     assert not leftovers, "\n".join(leftovers[:100])
