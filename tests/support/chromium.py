@@ -1,7 +1,7 @@
 """Debian's Chromium for every browser test: where it is, how it is launched, and a watch on
 Content-Security-Policy violations (the browser journeys fail on any).
 
-Never `playwright install`: the machine's closed network refuses it; Chromium comes from
+Playwright's own browser download is refused by the closed network: Chromium comes from
 Debian (scripts/bootstrap installs it). The flags keep Chromium from calling home.
 """
 
