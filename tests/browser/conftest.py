@@ -112,13 +112,8 @@ def app_server(suite_clock, known_issues, oidc_provider, planner, tmp_path_facto
                        workdir=tmp_path_factory.mktemp("app-server"))
     server.prepare_database()
     server.admin_password = server.seed_admin("admin")
-    try:
-        server.start()
-    except Exception:
-        server.stop()
-        raise
-    yield server
-    server.stop()
+    with server:
+        yield server
     if os.environ.get("CODEX_KEEP_APP_LOG"):
         print(server.log_tail(200))
 

@@ -9,52 +9,21 @@ session's users in the shared lab.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
 from app import create_app
-from app.cluster.gateway import Conflict, Gateway, NotFound
 from app.config import TestConfig
 from app.extensions import db
-from tests.support.lab_users import lab_users
+from tests.support.lab_kube import RESULTS, STATE
 from tests.support.lab_namespaces import wait_for_default_service_account
 
-ROOT = Path(__file__).resolve().parents[2]
-STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
-K8SGPT_NS = os.environ.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
-RESULTS = f"/apis/core.k8sgpt.ai/v1alpha1/namespaces/{K8SGPT_NS}/results"
 TEST_LABEL = {"codex-test": "dashboard"}
 PASSWORD = "correct horse battery staple"
 XSS = "<script>alert('xss')</script><img src=x onerror=alert(1)>"
 SECRET_VALUE = "s3cr3t-value-never-shown"
-
-
-class Kube:
-    """Raw requests as the lab's administrator, for arranging test objects."""
-
-    def __init__(self):
-        self.gw = Gateway(kubeconfig=str(STATE / "kubeconfig"), timeout=(5, 60))
-        self.api = self.gw.as_app()
-
-    def create(self, path: str, body: dict) -> dict:
-        try:
-            return self.gw.request(self.api, "POST", path, body=body)
-        except Conflict:
-            return {}
-
-    def delete(self, path: str, **query) -> None:
-        try:
-            self.gw.request(self.api, "DELETE", path, query=query or None)
-        except NotFound:
-            pass
-
-    def get(self, path: str, **query) -> dict:
-        return self.gw.get(self.api, path, **query)
 
 
 def _result(name: str, spec: dict | None) -> dict:
@@ -70,16 +39,6 @@ def _spec(kind: str, name: str, text: str, **extra) -> dict:
             "parentObject": "", "backend": "noopai", "autoRemediationStatus": {}}
     spec.update(extra)
     return spec
-
-
-@pytest.fixture(scope="session")
-def kube():
-    if subprocess.run([str(ROOT / "scripts/lab"), "status"], capture_output=True,
-                      timeout=60).returncode != 0:
-        subprocess.run([str(ROOT / "scripts/lab"), "up"], check=True, timeout=600)
-    kube = Kube()
-    yield kube
-    kube.gw.close()
 
 
 @pytest.fixture(scope="session")
@@ -160,10 +119,9 @@ def app(kube, tmp_path):
 
 
 @pytest.fixture
-def make_user(app):
+def make_user(lab_user):
     """Create a user with grants ({namespace: kinds}), sync their RBAC, return their id."""
-    with lab_users(app, PASSWORD) as make:
-        yield make
+    return lab_user
 
 
 @pytest.fixture

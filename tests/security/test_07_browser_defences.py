@@ -178,13 +178,8 @@ def served_app(unreachable_kubeconfig, tmp_path_factory):
     from tests.support.app_server import AppServer
 
     server = AppServer(kubeconfig=unreachable_kubeconfig, workdir=tmp_path_factory.mktemp("csp-app"))
-    try:
-        server.start()
-    except Exception:
-        server.stop()
-        raise
-    yield server
-    server.stop()
+    with server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -360,13 +360,8 @@ def server(xss_world, planner, tmp_path_factory):
                                       "CODEX_PLAN_CONTEXT_LIMIT": "20000"})
     app_server.prepare_database()
     app_server.admin_password = app_server.seed_admin("admin")
-    try:
-        app_server.start()
-    except Exception:
-        app_server.stop()
-        raise
-    yield app_server
-    app_server.stop()
+    with app_server:
+        yield app_server
 
 
 @dataclass

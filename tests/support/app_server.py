@@ -167,7 +167,11 @@ class AppServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "AppServer":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:  # a half-started gunicorn must not outlive the failure
+            self.stop()
+            raise
 
     def __exit__(self, *exc) -> None:
         self.stop()
