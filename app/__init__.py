@@ -34,7 +34,7 @@ def create_app(config=None):
 
     gateway.init_app(app)
 
-    from app import errors, security_headers, templating
+    from app.web import errors, security_headers, templating
 
     errors.init_app(app)
     templating.init_app(app)
@@ -90,7 +90,7 @@ def _unauthorized():
     """Anonymous users go to the login page; htmx requests get a full-page redirect."""
     from flask import flash, make_response, redirect, request, url_for
 
-    from app.htmx import is_htmx
+    from app.web.htmx import is_htmx
 
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if is_htmx():

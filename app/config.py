@@ -96,7 +96,7 @@ class Config:
     # the cookie's lifetime, renewed by every request).
     CODEX_SESSION_ABSOLUTE_LIFETIME = int(_env("CODEX_SESSION_ABSOLUTE_LIFETIME", "43200"))
 
-    # Plans (issue 5): the model server (read by app/planning/model_client.py) and the limits.
+    # Plans (issue 5): the model server (read by app/plans/core/model_client.py) and the limits.
     CODEX_LLM_BASE_URL = _env("CODEX_LLM_BASE_URL", "http://127.0.0.1:8765/v1")
     CODEX_LLM_API_KEY = _env("CODEX_LLM_API_KEY", "offline")
     CODEX_LLM_MODEL = _env("CODEX_LLM_MODEL", "codex-offline-planner")

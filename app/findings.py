@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable
 
 from app.cluster.gateway import Forbidden
 from app.cluster.paths import NAMESPACE
-from app.planning.redact import redact_text
+from app.redact import redact_text
 from app.resources.format import parse_time
 
 
@@ -59,7 +59,7 @@ class Finding:
     # passed through redact_text (tokens, passwords, keys masked). K8sGPT masks the object's
     # own namespace/name because that masking is meant for third-party AI backends; the user
     # already sees that namespace and name in the same row, so the masked form only made the
-    # text unreadable. Prompts to the model keep the masked form (``errors``, app/planning).
+    # text unreadable. Prompts to the model keep the masked form (``errors``, app/plans/core).
     display_errors: tuple[str, ...] = ()
 
     @property

@@ -60,9 +60,9 @@ def free_port():
 
 def sample_messages():
     """Prompt messages for a crash-looping pod, built by the app's own prompt code."""
-    from app.planning.context import GatheredContext, Section
-    from app.planning.finding import Finding
-    from app.planning.prompts import build_messages
+    from app.plans.core.context import GatheredContext, Section
+    from app.plans.core.finding import Finding
+    from app.plans.core.prompts import build_messages
 
     finding = Finding(kind="Pod", namespace=NAMESPACE, name="crashloop-api-7d9f8-x2kq4",
                       errors=("back-off 5m0s restarting failed container=api pod=crashloop-api-7d9f8-x2kq4",),
@@ -113,7 +113,7 @@ class App:
         from app.config import Config
         from app.extensions import db
         from app.models import Grant, User
-        from app.planning.finding import Finding
+        from app.plans.core.finding import Finding
         from app.plans.runs import create_run
 
         settings = {"SQLALCHEMY_DATABASE_URI": self.env["CODEX_DATABASE_URL"],

@@ -13,7 +13,7 @@ block, and the runs that made the old patterns rescan from every character) the 
 
 Then the time of every shape at 4, 8, 16, 32 and 64 KiB, and the growth from 4 to 64 KiB
 (16x is linear, 256x quadratic), and one pod's context gathered with a single 64 KiB log line.
-``--against REV`` also times ``app/planning/redact.py`` as of that git revision, up to
+``--against REV`` also times ``app/redact.py`` as of that git revision, up to
 ``--against-max-kib`` (quadratic code needs minutes at 64 KiB).
 
     .venv/bin/python bench/redact_bench.py [--runs 5] [--against HEAD~1] [--against-max-kib 16]
@@ -31,11 +31,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "planning"))
+sys.path.insert(0, str(ROOT / "tests" / "plans_core"))
 
-from app.planning.context import gather_context  # noqa: E402
-from app.planning.finding import Finding  # noqa: E402
-from app.planning.redact import redact_text  # noqa: E402
+from app.plans.core.context import gather_context  # noqa: E402
+from app.plans.core.finding import Finding  # noqa: E402
+from app.redact import redact_text  # noqa: E402
 
 KIB = 1024
 SIZES_KIB = (4, 8, 16, 32, 64)
@@ -81,10 +81,10 @@ def plain_pass(text: str) -> list[str]:
 
 def redact_at(revision: str):
     """``redact_text`` as of a git revision, loaded from ``git show`` into a module of its own."""
-    source = subprocess.run(["git", "show", f"{revision}:app/planning/redact.py"], cwd=ROOT, check=True,
+    source = subprocess.run(["git", "show", f"{revision}:app/redact.py"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout
     module = types.ModuleType(f"redact_at_{revision}")
-    exec(compile(source, f"{revision}:app/planning/redact.py", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(source, f"{revision}:app/redact.py", "exec"), module.__dict__)  # noqa: S102
     return module.redact_text
 
 

@@ -13,7 +13,7 @@ from app.blueprints.auth import safe_next
 from app.cluster import rbac_sync
 from app.cluster.gateway import ClusterError, Unavailable, gateway
 from app.extensions import db
-from app.htmx import render
+from app.web.htmx import render
 from app.models import AuditEvent, Grant, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -9,7 +9,7 @@ from flask_login import current_user, logout_user
 from app import login_limits, sessions
 from app.auth import audit, record_login, user_with_password
 from app.extensions import db, login_manager
-from app.htmx import render
+from app.web.htmx import render
 from app.models import User
 
 bp = Blueprint("auth", __name__)

@@ -12,7 +12,7 @@ from app.access import grants_for, is_admin, visible_namespaces
 from app.cluster.gateway import gateway
 from app.findings import (Finding, ResultStore, filter_findings, k8sgpt_set_up_at,
                           namespace_creations, pending_report, visible_findings)
-from app.htmx import render
+from app.web.htmx import render
 from app.kinds import kind_for_api_kind
 from app.resources.format import human_age
 

@@ -13,11 +13,11 @@ from flask_login import current_user, login_required
 from app.access import can_see, grants_for, is_admin, visible_namespaces
 from app.cluster.gateway import gateway
 from app.extensions import db
-from app.htmx import is_htmx, render
+from app.web.htmx import is_htmx, render
 from app.models import PlanRun
-from app.planning.markdown import render_plan
-from app.planning.model_client import ModelClient, ModelSettings
-from app.planning.prompts import MODES, PromptError, build_messages, clean_user_context
+from app.plans.core.markdown import render_plan
+from app.plans.core.model_client import ModelClient, ModelSettings
+from app.plans.core.prompts import MODES, PromptError, build_messages, clean_user_context
 from app.plans import runs
 from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
 from app.plans.limits import PlanLimitReached, check_limits, reserve_run

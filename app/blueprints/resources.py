@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from app.access import grants_for, is_admin
 from app.blueprints.issues import findings_for
 from app.cluster.gateway import ClusterError, Forbidden, NotFound, Unavailable, gateway
-from app.htmx import is_htmx, render
+from app.web.htmx import is_htmx, render
 from app.kinds import KINDS, Kind, get_kind, kind_for_api_kind
 from app.resources.api import UserReader
 from app.resources.format import row_cells

@@ -26,7 +26,7 @@ from app.cluster.errors import (ClusterError, Conflict, Forbidden, InvalidName, 
                                 NotFound, Unavailable)
 from app.config import default_kubeconfig
 from app.kinds import get_kind
-from app.planning.redact import strip_secret_values
+from app.redact import strip_secret_values
 
 EXTENSION_KEY = "codex_gateway"
 

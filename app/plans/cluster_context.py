@@ -1,6 +1,6 @@
 """The cluster side of a plan: the Result behind a finding, and live context read as the user.
 
-`UserContextGateway` gives ``app.planning.context.gather_context`` the three methods it needs on
+`UserContextGateway` gives ``app.plans.core.context.gather_context`` the three methods it needs on
 top of the app's gateway, every read impersonating the user and checked against their grants
 first, so a kind the user was not granted becomes a note instead of a request.
 """
@@ -11,8 +11,8 @@ from app.access import can_see
 from app.cluster.gateway import ClusterError, Forbidden, NotFound
 from app.cluster.paths import selector_value
 from app.kinds import kind_for_api_kind
-from app.planning.context import GatheredContext, gather_context
-from app.planning.finding import Finding
+from app.plans.core.context import GatheredContext, gather_context
+from app.plans.core.finding import Finding
 
 LOG_LIMIT_BYTES = 64 * 1024
 
@@ -34,7 +34,7 @@ def load_finding(gw, result_name):
 
 
 class UserContextGateway:
-    """get_object / list_events / read_pod_log for app.planning.context, as one user."""
+    """get_object / list_events / read_pod_log for app.plans.core.context, as one user."""
 
     def __init__(self, gw, user, grants):
         self.gw, self.user, self.grants = gw, user, grants

@@ -12,7 +12,7 @@ from flask import current_app
 from app.access import can_see, grants_for, is_admin
 from app.extensions import db
 from app.models import PlanRun, utcnow
-from app.planning.prompts import prompt_as_text
+from app.plans.core.prompts import prompt_as_text
 
 STREAMING, DONE, STOPPED, FAILED, INTERRUPTED = "streaming", "done", "stopped", "failed", "interrupted"
 FINAL_STATUSES = (DONE, STOPPED, FAILED, INTERRUPTED)

@@ -3,7 +3,7 @@
 The generator runs after the response headers are sent, inside ``stream_with_context``; it never
 touches the Flask session or ``current_user`` (everything it needs is captured before), and it
 writes only the run's own row. Every few chunks the whole accumulated text is rendered again
-through ``app.planning.markdown`` and sent as one ``plan`` event (simple, and a half-written
+through ``app.plans.core.markdown`` and sent as one ``plan`` event (simple, and a half-written
 Markdown construct can never leave unsafe HTML behind). Those renders are ``streaming``: the command
 still being written gets its badge only once complete. The last ``plan`` event renders the final text
 (every command badged) and the last event is always ``done``.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 
 from app.models import utcnow
-from app.planning.markdown import render_plan
-from app.planning.model_client import ModelError, StreamDone, TextDelta
+from app.plans.core.markdown import render_plan
+from app.plans.core.model_client import ModelError, StreamDone, TextDelta
 from app.plans import runs
 
 RENDER_EVERY_CHUNKS = 24

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from app.kinds import Kind
-from app.planning.redact import redact_object, strip_secret_values
+from app.redact import redact_object, strip_secret_values
 
 SECRET_PLACEHOLDER = "(values are never shown)"
 
@@ -13,7 +13,7 @@ SECRET_PLACEHOLDER = "(values are never shown)"
 def display_object(kind: Kind, obj: dict) -> dict:
     """Return a copy of obj fit to show: managedFields dropped, secret values removed.
 
-    The same redaction as a prompt's (app.planning.redact): literal env values under secret-looking
+    The same redaction as a prompt's (app.redact): literal env values under secret-looking
     names, token-like strings anywhere (annotations included) and kubectl's last-applied copy.
     """
     shown = redact_object(obj) if isinstance(obj, dict) else {}

@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app.extensions import db
-from app.htmx import is_htmx, render
+from app.web.htmx import is_htmx, render
 
 
 def test_render_gives_page_or_block(app):

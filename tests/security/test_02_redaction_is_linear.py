@@ -15,12 +15,12 @@ import time
 
 import pytest
 
-from app.planning import context as context_module
-from app.planning.context import MAX_LINE_CHARS, gather_context
-from app.planning.finding import Finding
-from app.planning.redact import REDACTED, redact_text
+from app.plans.core import context as context_module
+from app.plans.core.context import MAX_LINE_CHARS, gather_context
+from app.plans.core.finding import Finding
+from app.redact import REDACTED, redact_text
 from bench.redact_bench import SHAPES, adversarial
-from tests.planning.planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, crash_loop, event
+from tests.plans_core.planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, crash_loop, event
 
 KIB = 1024
 # Linear code gives about 8 for eight times the text, quadratic code 64; 16 leaves room for a busy machine.

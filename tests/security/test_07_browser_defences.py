@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.models import PlanRun
-from app.planning.markdown import render_plan
+from app.plans.core.markdown import render_plan
 from tests.support.chromium import CspWatch, launch_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ def test_event_streams_are_defended(app, client, auth, make_user):
 
 def test_the_only_inline_styles_allowed_are_the_ones_plan_tables_use(client):
     """markdown-it aligns table columns with style attributes; exactly those are allowed."""
-    from app.security_headers import style_hash
+    from app.web.security_headers import style_hash
 
     html = render_plan("| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |\n")
     used = set(re.findall(r'style="([^"]*)"', html))

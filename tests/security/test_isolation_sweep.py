@@ -39,7 +39,7 @@ from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter
 from app.extensions import db
 from app.kinds import KIND_NAMES, get_kind
 from app.models import Grant, PlanRun, User
-from app.planning.prompts import MODES
+from app.plans.core.prompts import MODES
 from app.plans import runs as runs_module
 from tests.security.sweep_support import (PASSWORD, Timer, create_all, one_of_every_kind,
                                           results_about, sweep_namespaces, sweep_result, token)

@@ -315,7 +315,7 @@ class XssWorld:
     results: dict  # payload id -> Result whose object name, errors, parent and explanation hold it
     # payload id -> the Result its plan is made for: ``results`` unless the payload holds a "/".
     # The dashboard splits spec.name at the first "/" (app/findings.py), plans at the last
-    # (app/planning/finding.py), so a plan for an object name with a "/" is refused as outside
+    # (app/plans/core/finding.py), so a plan for an object name with a "/" is refused as outside
     # the grants; those payloads reach the plan pages through a Result about the pod instead.
     plan_results: dict
 

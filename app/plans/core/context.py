@@ -28,8 +28,8 @@ from typing import Protocol
 
 import yaml
 
-from app.planning.finding import Finding
-from app.planning.redact import REDACTED, redact_object, redact_text
+from app.plans.core.finding import Finding
+from app.redact import REDACTED, redact_object, redact_text
 
 DEFAULT_BUDGET_BYTES = 16_000
 DEFAULT_LOG_LINES = 60

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.cluster.paths import NAMESPACE
-from app.planning.redact import mask_sensitive, redact_text, sensitive_pairs
+from app.redact import mask_sensitive, redact_text, sensitive_pairs
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ import socket
 import openai
 import pytest
 
-from app.planning.model_client import (ModelAuthFailed, ModelClient, ModelNotFound, ModelRateLimited,
+from app.plans.core.model_client import (ModelAuthFailed, ModelClient, ModelNotFound, ModelRateLimited,
                                        ModelServerError, ModelSettings, ModelStreamCut, ModelTimeout,
                                        ModelUnreachable, TextDelta)
-from app.planning.context import gather_context
-from app.planning.finding import Finding
-from app.planning.prompts import build_messages
+from app.plans.core.context import gather_context
+from app.plans.core.finding import Finding
+from app.plans.core.prompts import build_messages
 from planner_process import PlannerProcess
 from planning_helpers import PLANNER_KEY, collect, collect_until_error, simple_messages
 from planning_samples import crash_loop

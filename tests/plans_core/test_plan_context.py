@@ -5,8 +5,8 @@ import datetime
 import pytest
 import yaml
 
-from app.planning.context import gather_context
-from app.planning.finding import Finding
+from app.plans.core.context import gather_context
+from app.plans.core.finding import Finding
 from planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, Missing, SampleGateway, crash_loop, event, pvc_pending
 
 

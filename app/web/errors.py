@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.cluster.gateway import Forbidden, NotFound, Unavailable
 from app.extensions import db
-from app.htmx import render
+from app.web.htmx import render
 
 TITLES = {
     400: "Bad request",

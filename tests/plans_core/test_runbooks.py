@@ -2,10 +2,10 @@
 
 import pytest
 
-from app.planning.commands import extract_commands
-from app.planning.context import gather_context
-from app.planning.finding import Finding
-from app.planning.prompts import build_messages
+from app.plans.core.commands import extract_commands
+from app.plans.core.context import gather_context
+from app.plans.core.finding import Finding
+from app.plans.core.prompts import build_messages
 from planning_helpers import collect, messages_for
 from planning_samples import CASES
 

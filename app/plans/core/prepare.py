@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.planning.context import DEFAULT_BUDGET_BYTES, ContextGateway, GatheredContext, gather_context
-from app.planning.finding import Finding
-from app.planning.prompts import (MODES, USER_CONTEXT_LIMIT, UnknownMode, build_messages, clean_user_context,
+from app.plans.core.context import DEFAULT_BUDGET_BYTES, ContextGateway, GatheredContext, gather_context
+from app.plans.core.finding import Finding
+from app.plans.core.prompts import (MODES, USER_CONTEXT_LIMIT, UnknownMode, build_messages, clean_user_context,
                                   prompt_as_text)
 
 

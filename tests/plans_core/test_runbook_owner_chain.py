@@ -11,10 +11,10 @@ import copy
 
 import pytest
 
-from app.planning.commands import extract_commands
-from app.planning.context import gather_context
-from app.planning.finding import Finding
-from app.planning.prompts import build_messages
+from app.plans.core.commands import extract_commands
+from app.plans.core.context import gather_context
+from app.plans.core.finding import Finding
+from app.plans.core.prompts import build_messages
 from offline_planner.facts import read_facts
 from offline_planner.planner import write_plan
 from planning_helpers import collect

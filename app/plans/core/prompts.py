@@ -1,4 +1,4 @@
-"""Build the chat messages for a plan from the templates in ``app/planning/prompts/``."""
+"""Build the chat messages for a plan from the templates in ``app/plans/core/prompts/``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import jinja2
 
-from app.planning.context import GatheredContext
-from app.planning.finding import Finding
-from app.planning.redact import redact_text
+from app.plans.core.context import GatheredContext
+from app.plans.core.finding import Finding
+from app.redact import redact_text
 
 USER_CONTEXT_LIMIT = 4_000
 MODES = ("remediation", "root_cause")

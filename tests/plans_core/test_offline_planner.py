@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from app.planning.model_client import ModelClient, ModelSettings
+from app.plans.core.model_client import ModelClient, ModelSettings
 from planner_process import PlannerProcess
 from planning_helpers import PLANNER_KEY, collect, simple_messages
 

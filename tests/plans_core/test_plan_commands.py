@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.planning.commands import CHANGES, READ_ONLY, extract_commands, parse_command, split_code
+from app.plans.core.commands import CHANGES, READ_ONLY, extract_commands, parse_command, split_code
 
 
 @pytest.mark.parametrize(("command", "effect"), [

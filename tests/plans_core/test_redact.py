@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from app.planning.redact import REDACTED, mask_sensitive, redact_object, redact_text, sensitive_pairs
+from app.redact import REDACTED, mask_sensitive, redact_object, redact_text, sensitive_pairs
 
 LOG = """\
 2026-11-26T11:09:00Z INFO  starting checkout 2.3.0 (commit 3f1c2d9)

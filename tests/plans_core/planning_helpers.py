@@ -1,9 +1,9 @@
 """Small helpers shared by the planning tests."""
 
-from app.planning.context import gather_context
-from app.planning.finding import Finding
-from app.planning.model_client import StreamDone, TextDelta
-from app.planning.prompts import build_messages
+from app.plans.core.context import gather_context
+from app.plans.core.finding import Finding
+from app.plans.core.model_client import StreamDone, TextDelta
+from app.plans.core.prompts import build_messages
 
 PLANNER_KEY = "planner-test-key-0042"
 

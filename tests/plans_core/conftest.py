@@ -12,7 +12,7 @@ sys.path.insert(0, str(HERE))
 from planner_process import PlannerProcess  # noqa: E402
 from planning_helpers import PLANNER_KEY  # noqa: E402
 
-from app.planning.model_client import ModelClient, ModelSettings  # noqa: E402
+from app.plans.core.model_client import ModelClient, ModelSettings  # noqa: E402
 
 
 

@@ -18,7 +18,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
-from app.planning.commands import CHANGES, KubectlCommand, split_code
+from app.plans.core.commands import CHANGES, KubectlCommand, split_code
 
 HEADING_SHIFT = 2  # the plan sits below an h1 (dialog) or h2 (run page): "#" becomes h3
 ALLOWED_TAGS = {

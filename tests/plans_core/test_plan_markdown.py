@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.planning.markdown import PlanHtmlStream, render_plan
+from app.plans.core.markdown import PlanHtmlStream, render_plan
 from planning_helpers import collect, messages_for
 from planning_samples import CASES
 
@@ -108,7 +108,7 @@ def test_headings_sit_below_the_dialog_title():
 
 
 def test_allow_list_has_no_top_level_headings():
-    from app.planning.markdown import ALLOWED_TAGS
+    from app.plans.core.markdown import ALLOWED_TAGS
     assert not {"h1", "h2"} & ALLOWED_TAGS and {"h3", "h4", "h5", "h6"} <= ALLOWED_TAGS
 
 

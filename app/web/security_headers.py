@@ -4,7 +4,7 @@ import base64
 import hashlib
 
 # The style attributes markdown-it writes for aligned table columns in a plan
-# (app.planning.markdown); no other inline style exists.
+# (app.plans.core.markdown); no other inline style exists.
 TABLE_ALIGN_STYLES = ("text-align:left", "text-align:center", "text-align:right")
 
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from app.planning.context import GatheredContext, Section, gather_context
-from app.planning.finding import Finding
-from app.planning.prepare import prepare_plan
-from app.planning.prompts import (USER_CONTEXT_LIMIT, ContextTooLong, UnknownMode, build_messages, fence,
+from app.plans.core.context import GatheredContext, Section, gather_context
+from app.plans.core.finding import Finding
+from app.plans.core.prepare import prepare_plan
+from app.plans.core.prompts import (USER_CONTEXT_LIMIT, ContextTooLong, UnknownMode, build_messages, fence,
                                   prompt_as_text)
 from offline_planner.facts import iter_blocks, read_facts
 from planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, crash_loop, service_no_endpoints

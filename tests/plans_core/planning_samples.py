@@ -1,6 +1,6 @@
 """Realistic Kubernetes objects, events and logs for the planning tests, and a gateway over them.
 
-`SampleGateway` implements the three methods `app.planning.context` documents; the real one is
+`SampleGateway` implements the three methods `app.plans.core.context` documents; the real one is
 the cluster gateway's per-user client (exercised against the lab by the integration tests).
 """
 
