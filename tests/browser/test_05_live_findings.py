@@ -18,7 +18,7 @@ def labctl():
     """The lab's own control module (it knows where helm is and how to call it)."""
     if str(ROOT / "lab") not in sys.path:
         sys.path.insert(0, str(ROOT / "lab"))
-    return importlib.import_module("labctl")
+    return importlib.import_module("labctl.cluster")
 
 
 def test_new_finding_appears_on_the_open_dashboard(sessions, granted, team_a_findings):

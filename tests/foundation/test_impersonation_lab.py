@@ -46,7 +46,7 @@ def kube():
                     f"scripts/lab up said: {up.stderr if up else 'not run'}")
     # `lab up` on an already running lab does not reinstall the chart: make sure it is current.
     chart = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'lab'); "
-                            "import labctl; labctl.install_app_chart()"],
+                            "from labctl.install import install_app_chart; install_app_chart()"],
                            cwd=ROOT, timeout=300, capture_output=True, text=True)
     assert chart.returncode == 0, chart.stderr
     yield admin

@@ -90,7 +90,7 @@ def chart(lab):
     """This checkout's charts/cluster-codex is installed and its policy is in force for the app."""
     # `lab up` on a running lab does not reinstall the chart.
     install = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'lab'); "
-                              "import labctl; labctl.install_app_chart()"],
+                              "from labctl.install import install_app_chart; install_app_chart()"],
                              cwd=ROOT, timeout=300, capture_output=True, text=True)
     assert install.returncode == 0, install.stderr
     admission = client.AdmissionregistrationV1Api(lab.admin())

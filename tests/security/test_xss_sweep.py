@@ -7,7 +7,7 @@ and through those the model's output (the offline planner quotes the errors it w
 user's notes) -- plus the signed-in user's display name. Object names and label values cannot
 carry a payload: the API server allows only ``[a-z0-9.-]`` (names) and ``[A-Za-z0-9._-]``
 (label values). Container logs cannot either: the lab's kwok serves canned files per container
-name (lab/labctl.py ``CONTAINER_LOGS``), and no page shows a log line (only the prompt does).
+name (lab/labctl/components.py ``CONTAINER_LOGS``), and no page shows a log line (only the prompt does).
 
 Chromium renders the dashboard (and its search box), the resource tables and detail views, the
 plan dialog with a streamed plan, the dialog as a page, run pages, history and the admin's prompt

@@ -1,4 +1,6 @@
-"""Certificates and kubeconfigs of the lab, made with the openssl CLI (stdlib only).
+"""The lab's PKI, made with the openssl CLI (stdlib only): the CA, serving and client
+certificates, service-account keys, and kubeconfigs with them embedded -- the generic PKI class,
+then the lab's own identities (`ensure_pki`, run by `up`) and `user_kubeconfig` (`scripts/lab cert`).
 
 Layout under <state>/pki/: ca.{crt,key}, apiserver.{crt,key}, sa.{key,pub}, and one client
 certificate per identity, <name>.{crt,key}. Keys are ECDSA P-256 (fast to generate; accepted by
@@ -12,6 +14,10 @@ import re
 import secrets
 import subprocess
 from pathlib import Path
+
+from .paths import (ADMIN_KUBECONFIG, APISERVER_URL, APP_KUBECONFIG, FIRST_SERVICE_IP, HOST, PKI_DIR,
+                    USERS_DIR)
+from .report import LabError
 
 OPENSSL_TIMEOUT = 30
 SUBJECT_PART = re.compile(r"^[A-Za-z0-9:._@+=-]+$")
@@ -157,3 +163,44 @@ preferences: {{}}
     tmp.chmod(0o600)
     tmp.replace(target)
     return target
+
+
+# --------------------------------------------------------------------------------------------
+# the lab's identities
+
+
+def ensure_pki() -> None:
+    """The CA, serving certificates, SA keys, and a client certificate + kubeconfig per lab identity (once)."""
+    sans = ["DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
+            "DNS:kubernetes.default.svc.cluster.local", f"IP:{HOST}", f"IP:{FIRST_SERVICE_IP}"]
+    pki = PKI(PKI_DIR, sans)
+    pki.ensure_ca()
+    pki.ensure_sa_keys()
+    pki.ensure_cert("apiserver", "kube-apiserver", server=True)
+    pki.ensure_cert("kwok-serving", "kwok", server=True)
+    identities = {
+        # name: (CN, groups, kubeconfig path)
+        "admin": ("lab-admin", ("system:masters",), ADMIN_KUBECONFIG),
+        "kube-controller-manager": ("system:kube-controller-manager", (), PKI_DIR / "kube-controller-manager.kubeconfig"),
+        "kube-scheduler": ("system:kube-scheduler", (), PKI_DIR / "kube-scheduler.kubeconfig"),
+        "kwok": ("kwok-controller", (), PKI_DIR / "kwok.kubeconfig"),
+        "app": ("cluster-codex-app", (), APP_KUBECONFIG),
+    }
+    for name, (cn, groups, kc) in identities.items():
+        crt, key = pki.ensure_cert(name, cn, groups)
+        if not kc.exists():
+            write_kubeconfig(kc, APISERVER_URL, pki.ca_crt, crt, key, cn)
+
+
+def user_kubeconfig(user: str, groups: list[str]) -> Path:
+    """A fresh client certificate for CN=user, O=groups, and its kubeconfig in <state>/users/."""
+    if not (PKI_DIR / "ca.key").exists():
+        raise LabError("no lab CA yet; run scripts/lab up first")
+    user = check_subject_part(user)
+    checked = tuple(check_subject_part(g) for g in groups)
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", user)
+    if checked:
+        stem += "--" + "+".join(re.sub(r"[^A-Za-z0-9._-]", "_", g) for g in checked)
+    pki = PKI(PKI_DIR, [])
+    crt, key = pki.ensure_cert(stem, user, checked, force=True, out_dir=USERS_DIR)
+    return write_kubeconfig(USERS_DIR / f"{stem}.kubeconfig", APISERVER_URL, pki.ca_crt, crt, key, user)
