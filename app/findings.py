@@ -1,5 +1,6 @@
 """K8sGPT findings: Result objects parsed into Findings, kept in a per-process store, filtered
-by the user's grants.
+by the user's grants. The one Finding serves the dashboard, the plan dialog and the prompts
+(app.plans.core); see Finding for which of its texts goes where.
 
 Policy (documented in the README's dashboard section): a Result is shown to a user when the
 namespace of the affected object (``spec.name`` = ``namespace/name``) is granted to them,
@@ -27,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from app.cluster.gateway import Forbidden
+from app.cluster.errors import Forbidden
 from app.cluster.paths import NAMESPACE
-from app.redact import redact_text
+from app.redact import REDACTED, mask_sensitive, redact_text
 from app.resources.format import parse_time
 
 
@@ -43,24 +44,67 @@ REPORT_WITHIN = 90.0
 
 @dataclass(frozen=True)
 class Finding:
-    """One K8sGPT Result, reduced to what the dashboard and the plans show."""
+    """One K8sGPT Result, reduced to what the dashboard, the plan dialog and the prompts use.
 
-    result_name: str  # metadata.name of the Result (its identity in the K8sGPT namespace)
+    Every text comes in two forms, both passed through redact_text (tokens, passwords, keys):
+    ``errors``/``details`` with K8sGPT's sensitive values in their *masked* form, for prompts to
+    the model and the plan dialog that shows what the model gets; ``display_errors``/
+    ``display_details`` with them *unmasked*, for the dashboard. K8sGPT masks the object's own
+    namespace/name because that masking is meant for third-party AI backends; the user already
+    sees that namespace and name in the same row, so the masked form only made the page
+    unreadable.
+    """
+
     kind: str
     namespace: str | None  # None: cluster-scoped or unknown -> administrators only
     name: str
-    errors: tuple[str, ...]  # error texts with every sensitive value in its masked form
-    details: str
-    parent: str
-    lifecycle: str
-    created: datetime | None
-    problems: tuple[str, ...] = ()  # why the Result is malformed; empty when well-formed
-    # What the page shows: the error texts with K8sGPT's sensitive values *unmasked*, but
-    # passed through redact_text (tokens, passwords, keys masked). K8sGPT masks the object's
-    # own namespace/name because that masking is meant for third-party AI backends; the user
-    # already sees that namespace and name in the same row, so the masked form only made the
-    # text unreadable. Prompts to the model keep the masked form (``errors``, app/plans/core).
+    errors: tuple[str, ...] = ()
+    parent: str = ""
+    details: str = ""  # K8sGPT's AI explanation, empty when it ran without an AI backend
     display_errors: tuple[str, ...] = ()
+    display_details: str = ""
+    result_name: str = ""  # metadata.name of the Result (its identity in the K8sGPT namespace)
+    lifecycle: str = ""
+    created: datetime | None = None
+    problems: tuple[str, ...] = ()  # why the Result is malformed; empty when well-formed
+
+    @classmethod
+    def from_result(cls, obj: Any) -> "Finding":
+        """Parse a Result CR (``spec``, with metadata and status) or one item of
+        ``k8sgpt analyze -o json`` (the spec's fields at the top, ``error[]`` keys capitalised).
+
+        Never raises: what is missing or of the wrong type is left empty and named in
+        ``problems``. A Result without ``metadata.name`` has no identity (``result_name`` "").
+        """
+        obj = obj if isinstance(obj, dict) else {}
+        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+        problems: list[str] = []
+        spec = obj.get("spec", None if metadata else obj)  # an analyze item is its own spec
+        if not isinstance(spec, dict):
+            problems.append("spec missing")
+            spec = {}
+        kind = _text(_either_case(spec, "kind")) or ""
+        if not kind:
+            problems.append("spec.kind missing")
+        namespace, name = _split_name(_either_case(spec, "name"), problems)
+        raw_errors = _either_case(spec, "error")
+        pairs = tuple(sensitive_pairs(raw_errors))
+        texts = _error_texts(raw_errors, problems)
+        errors = tuple(_both_forms(text, pairs) for text in texts)
+        details = _both_forms(_text(_either_case(spec, "details")) or "", pairs)
+        return cls(
+            kind=kind, namespace=namespace, name=name,
+            errors=tuple(masked for masked, _ in errors),
+            parent=_text(_either_case(spec, "parentObject")) or "",
+            details=details[0],
+            display_errors=tuple(shown for _, shown in errors),
+            display_details=details[1],
+            result_name=_text(metadata.get("name")) or "",
+            lifecycle=_text(status.get("lifecycle")) or "",
+            created=parse_time(metadata.get("creationTimestamp")),
+            problems=tuple(problems),
+        )
 
     @property
     def malformed(self) -> bool:
@@ -70,10 +114,21 @@ class Finding:
     def cluster_scoped(self) -> bool:
         return self.namespace is None
 
+    @property
+    def qualified_name(self) -> str:
+        """``namespace/name``, or the bare name of a cluster-scoped object."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def as_prompt_dict(self) -> dict:
+        """The machine-readable block the prompt templates embed as ```finding JSON (read by the
+        offline planner); a cluster-scoped object's namespace is "" there, as it always was."""
+        return {"kind": self.kind, "namespace": self.namespace or "", "name": self.name,
+                "errors": list(self.errors), "parent": self.parent, "details": self.details}
+
     def search_text(self) -> str:
         """Return the lower-cased text the dashboard's free-text filter matches against."""
         return "\n".join(
-            (self.kind, self.namespace or "", self.name, self.parent, self.details,
+            (self.kind, self.namespace or "", self.name, self.parent, self.display_details,
              self.result_name, *self.display_errors)
         ).lower()
 
@@ -83,49 +138,48 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def mask_sensitive(text: str, sensitive: Any) -> str:
-    """Replace every unmasked sensitive value in text by its masked form."""
-    if not isinstance(sensitive, list):
-        return text
-    pairs = [
-        (s.get("unmasked"), s.get("masked"))
-        for s in sensitive
-        if isinstance(s, dict) and isinstance(s.get("unmasked"), str) and s.get("unmasked")
-    ]
-    # Longest first, so a value that contains another is replaced whole.
-    for unmasked, masked in sorted(pairs, key=lambda p: -len(p[0])):
-        text = text.replace(unmasked, masked if isinstance(masked, str) and masked else "***")
-    return text
+def _either_case(item: dict, key: str) -> Any:
+    """item[key] as the CRD spells it, else as ``k8sgpt analyze -o json`` does (``Text``)."""
+    value = item.get(key)
+    return item.get(key[0].upper() + key[1:]) if value is None else value
+
+
+def sensitive_pairs(errors: Any) -> list[tuple[str, str]]:
+    """(unmasked, masked) pairs of K8sGPT's ``error[].sensitive``, in either casing; what is not a
+    string pair is ignored, an empty masked form becomes REDACTED."""
+    pairs = []
+    for error in errors if isinstance(errors, list) else ():
+        sensitive = _either_case(error, "sensitive") if isinstance(error, dict) else None
+        for item in sensitive if isinstance(sensitive, list) else ():
+            unmasked = _text(_either_case(item, "unmasked")) if isinstance(item, dict) else None
+            if unmasked:
+                pairs.append((unmasked, _text(_either_case(item, "masked")) or REDACTED))
+    return pairs
 
 
 @functools.lru_cache(maxsize=16384)
-def _display_text(text: str) -> str:
-    """redact_text, memoized: the store re-parses the same ~2,000 Results every few seconds
-    and redacting them all again would cost ~250 ms of CPU per refresh and process."""
-    return redact_text(text)
+def _both_forms(text: str, pairs: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    """(masked and redacted, unmasked and redacted), memoized: the store re-parses the same
+    ~2,000 Results every few seconds and redacting them all again would cost ~250 ms of CPU per
+    refresh and process. Every sensitive value of the Result masks every text of it: they name
+    the object, not one sentence."""
+    return redact_text(mask_sensitive(text, list(pairs))), redact_text(text)
 
 
-def _parse_errors(raw: Any, problems: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return (masked texts for prompts, readable redacted texts for the page)."""
+def _error_texts(raw: Any, problems: list[str]) -> list[str]:
     if raw is None:
         problems.append("spec.error missing")
-        return (), ()
+        return []
     if not isinstance(raw, list):
         problems.append("spec.error is not a list")
-        return (), ()
-    masked, shown = [], []
-    for item in raw:
-        text = _text(item.get("text")) if isinstance(item, dict) else None
-        if text is None:
-            problems.append("an error without text")
-            continue
-        masked.append(mask_sensitive(text, item.get("sensitive")))
-        # Unmasked on purpose (see Finding.display_errors), but never unredacted.
-        shown.append(_display_text(text))
-    return tuple(masked), tuple(shown)
+        return []
+    texts = [_text(_either_case(item, "text")) if isinstance(item, dict) else None for item in raw]
+    problems.extend("an error without text" for text in texts if text is None)
+    return [text for text in texts if text is not None]
 
 
 def _split_name(raw: Any, problems: list[str]) -> tuple[str | None, str]:
+    """Split ``spec.name`` at its first "/"; a prefix that is not a namespace is a problem."""
     name = _text(raw)
     if not name:
         problems.append("spec.name missing")
@@ -139,43 +193,9 @@ def _split_name(raw: Any, problems: list[str]) -> tuple[str | None, str]:
     return namespace, obj
 
 
-def parse_result(obj: Any) -> Finding | None:
-    """Parse a Result CR dict into a Finding; None when it has no usable identity at all."""
-    if not isinstance(obj, dict):
-        return None
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    result_name = _text(metadata.get("name"))
-    if not result_name:
-        return None
-    problems: list[str] = []
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        problems.append("spec missing")
-        spec = {}
-    kind = _text(spec.get("kind")) or ""
-    if not kind:
-        problems.append("spec.kind missing")
-    namespace, name = _split_name(spec.get("name"), problems)
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-    errors, display_errors = _parse_errors(spec.get("error"), problems)
-    return Finding(
-        result_name=result_name,
-        kind=kind,
-        namespace=namespace,
-        name=name,
-        errors=errors,
-        details=_text(spec.get("details")) or "",
-        parent=_text(spec.get("parentObject")) or "",
-        lifecycle=_text(status.get("lifecycle")) or "",
-        created=parse_time(metadata.get("creationTimestamp")),
-        problems=tuple(problems),
-        display_errors=display_errors,
-    )
-
-
 def parse_results(items: Iterable[Any]) -> list[Finding]:
     """Parse many Result dicts, skipping those without a name, sorted for display."""
-    findings = [f for f in (parse_result(item) for item in items) if f is not None]
+    findings = [f for f in map(Finding.from_result, items) if f.result_name]
     findings.sort(key=lambda f: (f.namespace or "", f.kind.lower(), f.name, f.result_name))
     return findings
 
@@ -365,3 +385,31 @@ class ResultStore:
                 self._refreshing = False
 
         threading.Thread(target=run, name="codex-results-refresh", daemon=True).start()
+
+
+# -- the app's one store (an extension, like the gateway) --------------------------------------
+
+STORE_KEY = "codex_results"
+
+
+def init_app(app):
+    """Give the app its Result store, reading through the app's gateway (init it first)."""
+    from app.cluster.gateway import EXTENSION_KEY as GATEWAY_KEY
+
+    gw = app.extensions[GATEWAY_KEY]  # bound now: the background refresh runs outside the app
+    app.extensions[STORE_KEY] = ResultStore(
+        gw.list_results, max_age=app.config["CODEX_RESULTS_MAX_AGE"],
+        namespaces=lambda: namespace_creations(gw),
+        set_up_at=lambda created: k8sgpt_set_up_at(gw, created))
+
+
+def result_store() -> "ResultStore":
+    from flask import current_app
+
+    return current_app.extensions[STORE_KEY]
+
+
+def findings_for(access) -> tuple[list[Finding], Snapshot]:
+    """The findings an Access (app.access) may see, and the store snapshot they came from."""
+    snapshot = result_store().snapshot()
+    return visible_findings(snapshot.findings, access.namespaces(), is_admin=access.admin), snapshot

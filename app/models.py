@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
+from app.plans.core.vocabulary import RunStatus
 
 
 def utcnow():
@@ -70,7 +71,7 @@ class Grant(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     namespace: Mapped[str] = mapped_column(sa.String(63))
-    # Comma-separated, sorted kind names (see app.access.KINDS).
+    # Comma-separated, sorted kind names (see app.kinds.KIND_NAMES).
     kinds_csv: Mapped[str] = mapped_column(sa.String(400))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(sa.String(150))
@@ -111,7 +112,7 @@ class AuditEvent(db.Model):
 
 
 class PlanRun(db.Model):
-    """One generated plan (issue 5): who asked, about which finding, what was sent and received."""
+    """One generated plan: who asked, about which finding, what was sent and received."""
 
     __tablename__ = "plan_runs"
     __table_args__ = (
@@ -125,7 +126,7 @@ class PlanRun(db.Model):
     finding_kind: Mapped[str] = mapped_column(sa.String(63), default="")
     finding_namespace: Mapped[str] = mapped_column(sa.String(63), default="")
     finding_name: Mapped[str] = mapped_column(sa.String(253), default="")
-    mode: Mapped[str] = mapped_column(sa.String(16))
+    mode: Mapped[str] = mapped_column(sa.String(16))  # a PlanMode
     user_context: Mapped[str] = mapped_column(sa.Text, default="")
     model: Mapped[str] = mapped_column(sa.String(200), default="")
     prompt_text: Mapped[str] = mapped_column(sa.Text, default="")  # what an administrator reads
@@ -137,8 +138,7 @@ class PlanRun(db.Model):
     stream_opened_at: Mapped[datetime | None] = mapped_column()
     first_token_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
-    # streaming | done | stopped | failed | interrupted
-    status: Mapped[str] = mapped_column(sa.String(16), default="streaming", index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=RunStatus.STREAMING, index=True)  # a RunStatus
     stop_requested: Mapped[bool] = mapped_column(default=False)
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     # Kinds (app.kinds names, comma-separated) the prompt's live context was read from: a reader

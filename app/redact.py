@@ -3,7 +3,8 @@
 Text (logs, events, YAML, user notes) goes through `redact_text`; Kubernetes objects through
 `redact_object`, which also removes Secret ``data``/``stringData``, env values that come from a
 ``secretKeyRef``, literal env values under secret-looking names and kubectl's last-applied
-annotation. K8sGPT's ``sensitive`` pairs are applied to finding texts with `mask_sensitive`.
+annotation. K8sGPT's ``sensitive`` pairs (app.findings) are applied to finding texts with
+`mask_sensitive`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ _SECRET_WORDS = re.compile(r"passw(or)?d|passwd|\bpwd|secret|token|api[_-]?key|a
 # Keys that mention a secret but hold a reference or a setting, not the secret itself.
 _REFERENCE_SUFFIX = re.compile(r"(name|names|ref|path|file|seconds|kind|type|mode|ttl|expiry|enabled|length|url)$", re.I)
 
-# Every pattern below runs in time linear in the text, whatever the text (issue 9: a 16 KB run of
+# Every pattern below runs in time linear in the text, whatever the text (a 16 KB run of
 # letters took seconds). Two habits make that hold:
 # - a match may only start where a token starts (a lookbehind that fails inside a run), so the
 #   engine does not rescan the same long run from each of its characters;
@@ -153,20 +154,24 @@ def redact_object(obj: dict) -> dict:
     return clean
 
 
-def sensitive_pairs(errors: list[dict]) -> list[tuple[str, str]]:
-    """(unmasked, masked) pairs from K8sGPT ``error[].sensitive`` (CRD or ``analyze`` JSON casing)."""
-    pairs = []
-    for error in errors or []:
-        for item in error.get("sensitive") or error.get("Sensitive") or []:
-            unmasked = item.get("unmasked") or item.get("Unmasked")
-            masked = item.get("masked") or item.get("Masked") or REDACTED
-            if unmasked:
-                pairs.append((str(unmasked), str(masked)))
-    return pairs
-
-
 def mask_sensitive(text: str, pairs: list[tuple[str, str]]) -> str:
-    """Replace each whole-word occurrence of a K8sGPT ``unmasked`` value by its ``masked`` form."""
-    for unmasked, masked in sorted(pairs, key=lambda p: -len(p[0])):
-        text = re.sub(rf"(?<![\w-]){re.escape(unmasked)}(?![\w-])", lambda _m, r=masked: r, text)
-    return text
+    """Replace each K8sGPT ``unmasked`` value in text by its ``masked`` form, the way K8sGPT does.
+
+    K8sGPT masks a failure's text for its AI backends with ``util.ReplaceIfMatch(text, unmasked,
+    masked)``: the regexp ``unmasked(\\b)``, every occurrence that a word boundary follows, none
+    required before it. That rule, kept here, masks ``team-a`` in ``pod web-1_team-a(uid)`` and
+    ``app`` in ``app-v2`` (a whole-word rule left both readable) but not the ``app`` in
+    ``application`` (a substring rule made that ``YXBwlication``). Unlike K8sGPT the value is
+    matched literally (K8sGPT compiles it as a regexp, so its ``.`` matches any character) and all
+    values are replaced in one pass, longest first: a value inside another is masked whole, and a
+    masked form is never masked again.
+    """
+    if not pairs or not text:
+        return text
+    replacement = {}
+    for unmasked, masked in pairs:
+        replacement.setdefault(unmasked, masked)
+    values = sorted(replacement, key=len, reverse=True)
+    # re.ASCII: Go's \b, like K8sGPT's, knows only ASCII letters, digits and "_".
+    pattern = re.compile("(?:" + "|".join(map(re.escape, values)) + r")\b", re.ASCII)
+    return pattern.sub(lambda match: replacement[match[0]], text)

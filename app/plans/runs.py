@@ -9,16 +9,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.access import can_see, grants_for, is_admin
+from app.access import Access
 from app.extensions import db
 from app.models import PlanRun, utcnow
 from app.plans.core.prompts import prompt_as_text
+from app.plans.core.vocabulary import RunStatus
 
-STREAMING, DONE, STOPPED, FAILED, INTERRUPTED = "streaming", "done", "stopped", "failed", "interrupted"
-FINAL_STATUSES = (DONE, STOPPED, FAILED, INTERRUPTED)
-STATUS_LABELS = {STREAMING: "Streaming", DONE: "Done", STOPPED: "Stopped", FAILED: "Failed",
-                 INTERRUPTED: "Interrupted"}
-MODE_LABELS = {"remediation": "Remediation plan", "root_cause": "Root-cause plan"}
 HISTORY_LIMIT = 20
 UNOPENED_GRACE_SECONDS = 60
 _STOPS_KEY = "codex_plan_stops"
@@ -26,18 +22,19 @@ _stops_lock = threading.Lock()
 
 
 def create_run(user_id, result_name, finding, mode, user_context="", model="", messages=None,
-               status=STREAMING, error_message=None, context_kinds=()):
-    """Insert a run for a finding (a planning Finding, or None when it is gone) and commit."""
+               status=RunStatus.STREAMING, error_message=None, context_kinds=()):
+    """Insert a run for a finding (an app.findings.Finding, or None when it is gone) and commit."""
     now = utcnow()
     run = PlanRun(
         user_id=user_id, result_name=result_name[:253], mode=mode,
         finding_kind=(finding.kind if finding else "")[:63],
-        finding_namespace=(finding.namespace if finding else "")[:63],
+        # "" for a cluster-scoped object: the column is a plain string, and history_for asks so.
+        finding_namespace=((finding.namespace or "") if finding else "")[:63],
         finding_name=(finding.name if finding else "")[:253],
         user_context=user_context or "", model=model, output_text="",
         prompt_text=prompt_as_text(messages) if messages else "", prompt_messages=json.dumps(messages or []),
         status=status, error_message=error_message, created_at=now, stop_requested=False,
-        finished_at=None if status == STREAMING else now,
+        finished_at=None if status == RunStatus.STREAMING else now,
         context_kinds=",".join(sorted(set(context_kinds))),
     )
     db.session.add(run)
@@ -50,7 +47,7 @@ def claim_stream(run_id):
     with db.engine.begin() as connection:  # not the session: its objects stay loaded
         result = connection.execute(
             sa.update(PlanRun)
-            .where(PlanRun.id == run_id, PlanRun.status == STREAMING, PlanRun.stream_opened_at.is_(None))
+            .where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING, PlanRun.stream_opened_at.is_(None))
             .values(stream_opened_at=utcnow())
         )
     return result.rowcount == 1
@@ -74,13 +71,13 @@ def finish_run(run_id, status, output_text, error_message=None, usage=None, mode
 
 def request_stop(run):
     """Ask a streaming run to stop; a run whose stream never opened is stopped at once."""
-    if run.status != STREAMING:
+    if run.status != RunStatus.STREAMING:
         return
     db.session.execute(sa.update(PlanRun).where(PlanRun.id == run.id).values(stop_requested=True))
     db.session.execute(
         sa.update(PlanRun)
-        .where(PlanRun.id == run.id, PlanRun.status == STREAMING, PlanRun.stream_opened_at.is_(None))
-        .values(status=STOPPED, error_message="Stopped before the plan started.", finished_at=utcnow())
+        .where(PlanRun.id == run.id, PlanRun.status == RunStatus.STREAMING, PlanRun.stream_opened_at.is_(None))
+        .values(status=RunStatus.STOPPED, error_message="Stopped before the plan started.", finished_at=utcnow())
     )
     db.session.commit()
     event = _stop_events().get(run.id)
@@ -116,31 +113,28 @@ def sweep_stale_runs(max_age_seconds):
     cutoff = utcnow() - timedelta(seconds=max_age_seconds)
     result = db.session.execute(
         sa.update(PlanRun)
-        .where(PlanRun.status == STREAMING, PlanRun.created_at < cutoff)
-        .values(status=INTERRUPTED, finished_at=utcnow(),
+        .where(PlanRun.status == RunStatus.STREAMING, PlanRun.created_at < cutoff)
+        .values(status=RunStatus.INTERRUPTED, finished_at=utcnow(),
                 error_message="The plan was interrupted (the server restarted or lost the stream).")
     )
     db.session.commit()
     return result.rowcount
 
 
-def readable_by(run, user, grants=None):
-    """May `user` read this run (its text, its stream)?
+def readable_by(run, user, access: Access):
+    """May `user` (whose grants are `access`) read this run (its text, its stream)?
 
     Administrators always; everyone else (the owner included) needs the run's namespace now, and
     a user other than the owner needs every kind the run's context was read from: the plan was
     written from that pod YAML, those logs and events, so a teammate granted only services there
     must not read it.
     """
-    if is_admin(user):
-        return True
-    grants = grants_for(user) if grants is None else grants
     namespace = run.finding_namespace or None
-    if not can_see(user, namespace, grants=grants):
+    if not access.allows(namespace):
         return False
-    if run.user_id == getattr(user, "id", None):
+    if access.admin or run.user_id == getattr(user, "id", None):
         return True
-    return all(can_see(user, namespace, kind, grants=grants) for kind in context_kinds_of(run))
+    return all(access.allows(namespace, kind) for kind in context_kinds_of(run))
 
 
 def context_kinds_of(run):
@@ -149,10 +143,11 @@ def context_kinds_of(run):
 
 
 def history_for(kind, namespace, name, limit=HISTORY_LIMIT):
-    """Newest runs about one finding (any user): the namespace check is the caller's."""
+    """Newest runs about one finding (any user; namespace None or "": cluster-scoped): the
+    namespace check is the caller's."""
     return db.session.scalars(
         sa.select(PlanRun)
-        .where(PlanRun.finding_kind == kind, PlanRun.finding_namespace == namespace,
+        .where(PlanRun.finding_kind == kind, PlanRun.finding_namespace == (namespace or ""),
                PlanRun.finding_name == name)
         .order_by(PlanRun.created_at.desc(), PlanRun.id.desc())
         .limit(limit)
@@ -166,7 +161,7 @@ def recent_counts(user_id, stale_after_seconds):
     # Generate was in flight): it no longer holds a slot.
     streaming = db.session.scalar(
         sa.select(sa.func.count(PlanRun.id)).where(
-            PlanRun.user_id == user_id, PlanRun.status == STREAMING,
+            PlanRun.user_id == user_id, PlanRun.status == RunStatus.STREAMING,
             PlanRun.created_at >= now - timedelta(seconds=stale_after_seconds),
             sa.or_(PlanRun.stream_opened_at.is_not(None),
                    PlanRun.created_at >= now - timedelta(seconds=UNOPENED_GRACE_SECONDS))))

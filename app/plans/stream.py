@@ -19,6 +19,7 @@ from flask import current_app, render_template
 from app.models import utcnow
 from app.plans.core.markdown import render_plan
 from app.plans.core.model_client import ModelError, StreamDone, TextDelta
+from app.plans.core.vocabulary import RunStatus
 from app.plans import runs
 
 RENDER_EVERY_CHUNKS = 24
@@ -49,21 +50,21 @@ class StreamJob:
 
 def _done(run_id, status, message, text):
     return sse_event("done", render_template(DONE_TEMPLATE, run_id=run_id, status=status,
-                                             message=message, text=text))
+                                             message=message, text=text, RunStatus=RunStatus))
 
 
 def replay(run, allowed):
     """Events for a run that is no longer streaming (a reconnect or a second window)."""
-    yield sse_event("plan", render_plan(run.output_text, allowed, streaming=run.status == runs.STREAMING))
+    yield sse_event("plan", render_plan(run.output_text, allowed, streaming=run.status == RunStatus.STREAMING))
     message = run.error_message or ("This plan is already streaming in another window."
-                                    if run.status == runs.STREAMING else "")
+                                    if run.status == RunStatus.STREAMING else "")
     yield _done(run.id, run.status, message, run.output_text)
 
 
 def generate(job, model_client):
     """Yield SSE events for one run while recording its progress; see the module docstring."""
     stop_event = runs.register_stream(job.run_id)
-    text, status, error, done = "", runs.STREAMING, None, None
+    text, status, error, done = "", RunStatus.STREAMING, None, None
     first_token_at = None
     pending, last_render, last_poll = 0, 0.0, time.monotonic()
     plan = model_client.stream_plan(job.messages)
@@ -87,18 +88,18 @@ def generate(job, model_client):
                 if runs.stop_requested_in_db(job.run_id):
                     stop_event.set()
             if stop_event.is_set():
-                status, error = runs.STOPPED, "Stopped by the user."
+                status, error = RunStatus.STOPPED, "Stopped by the user."
                 break
         else:
-            status = runs.DONE
+            status = RunStatus.DONE
     except ModelError as exc:
-        status, error = runs.FAILED, exc.user_message
+        status, error = RunStatus.FAILED, exc.user_message
     except Exception:  # noqa: BLE001 - a bug must still end the run and the stream cleanly
         current_app.logger.exception("plan run %s failed", job.run_id)
-        status, error = runs.FAILED, "The plan failed because of an unexpected error. It has been logged."
+        status, error = RunStatus.FAILED, "The plan failed because of an unexpected error. It has been logged."
     except GeneratorExit:
         plan.close()
-        runs.finish_run(job.run_id, runs.STOPPED, text, "The browser closed the stream.",
+        runs.finish_run(job.run_id, RunStatus.STOPPED, text, "The browser closed the stream.",
                         first_token_at=first_token_at)
         raise
     finally:

@@ -1,14 +1,15 @@
-"""Parsing K8sGPT Result objects: robust to odd shapes, never showing unmasked values; the store
-telling "K8sGPT has not reported yet" from "no issues"."""
+"""Parsing K8sGPT Results into the one Finding the dashboard and the prompts share: robust to odd
+shapes, masked for the model, readable but redacted for the page; the store telling "K8sGPT has
+not reported yet" from "no issues"."""
 
 import time
 
 import pytest
 
 from app.cluster.gateway import Forbidden, Unavailable
-from app.findings import (REPORT_WITHIN, PendingReport, ResultStore, Snapshot, filter_findings,
-                          k8sgpt_set_up_at, namespace_creations, parse_result, parse_results,
-                          pending_report, visible_findings)
+from app.findings import (REPORT_WITHIN, Finding, PendingReport, ResultStore, Snapshot,
+                          filter_findings, k8sgpt_set_up_at, namespace_creations, parse_results,
+                          pending_report, sensitive_pairs, visible_findings)
 from app.resources.format import parse_time
 
 
@@ -21,7 +22,7 @@ def result(result_name="r1", **spec):
 
 
 def test_well_formed_result_becomes_a_finding():
-    f = parse_result(result())
+    f = Finding.from_result(result())
     assert (f.kind, f.namespace, f.name, f.parent, f.lifecycle) == (
         "Pod", "team-a", "web-1", "Deployment/web", "created")
     assert f.errors == ("CrashLoopBackOff",)
@@ -29,15 +30,52 @@ def test_well_formed_result_becomes_a_finding():
 
 
 def test_sensitive_values_show_only_their_masked_form():
-    f = parse_result(result(error=[{
+    f = Finding.from_result(result(error=[{
         "text": "Secret db-password-prod not found for pod web-1",
         "sensitive": [{"unmasked": "db-password-prod", "masked": "ZGItcGFz"},
                       {"unmasked": "web-1", "masked": "d2Vi"}]}]))
     assert f.errors == ("Secret ZGItcGFz not found for pod d2Vi",)  # for prompts
 
 
+def test_texts_for_the_model_are_masked_and_redacted():
+    f = Finding.from_result(result(
+        error=[{"text": "pod web-1 failed, password=hunter2-planted",
+                "sensitive": [{"unmasked": "web-1", "masked": "d2Vi"}]}],
+        details="web-1 reads token=planted-token-9 from its env"))
+    assert f.errors == ("pod d2Vi failed, password=[REDACTED]",)
+    assert f.details == "d2Vi reads token=[REDACTED] from its env"  # masked with the errors' values
+    assert f.display_details == "web-1 reads token=[REDACTED] from its env"
+
+
+def test_an_item_of_k8sgpt_analyze_json_parses_like_a_result():
+    item = {"kind": "Pod", "name": "team-a/web-1", "parentObject": "Deployment/web", "details": "",
+            "error": [{"Text": "back-off restarting pod web-1", "KubernetesDoc": "",
+                       "Sensitive": [{"Unmasked": "web-1", "Masked": "d2Vi"}]}]}
+    f = Finding.from_result(item)
+    assert (f.kind, f.namespace, f.name, f.parent) == ("Pod", "team-a", "web-1", "Deployment/web")
+    assert f.errors == ("back-off restarting pod d2Vi",)
+    assert f.display_errors == ("back-off restarting pod web-1",)
+    assert not f.malformed and f.result_name == ""  # no identity: the store would skip it
+    assert parse_results([item]) == []
+
+
+def test_analyze_json_casing_of_sensitive_values_is_understood():
+    pairs = sensitive_pairs([{"Text": "x", "Sensitive": [{"Unmasked": "team-a", "Masked": "dGVhbS1h"}]}])
+    assert pairs == [("team-a", "dGVhbS1h")]
+    assert sensitive_pairs([{"sensitive": [{"unmasked": "x", "masked": ""}, "junk", {"unmasked": 3}]}]) == [
+        ("x", "[REDACTED]")]
+
+
+def test_a_cluster_scoped_finding_has_no_namespace_and_an_empty_one_in_the_prompt():
+    node = Finding.from_result(result(kind="Node", name="kwok-node-1"))
+    assert node.namespace is None and node.qualified_name == "kwok-node-1"
+    assert node.as_prompt_dict()["namespace"] == ""
+    pod = Finding.from_result(result())
+    assert pod.qualified_name == "team-a/web-1" and pod.as_prompt_dict()["namespace"] == "team-a"
+
+
 def test_display_errors_are_unmasked_but_redacted():
-    f = parse_result(result(error=[{
+    f = Finding.from_result(result(error=[{
         "text": "Secret db-password-prod not found for pod web-1, password=hunter2-planted",
         "sensitive": [{"unmasked": "db-password-prod", "masked": "ZGItcGFz"},
                       {"unmasked": "web-1", "masked": "d2Vi"}]}]))
@@ -57,7 +95,7 @@ def test_display_errors_are_unmasked_but_redacted():
     ({"error": [{"text": 5}, "x", None]}, "an error without text"),
 ])
 def test_malformed_results_are_flagged_not_fatal(spec, problem):
-    f = parse_result(result(**spec))
+    f = Finding.from_result(result(**spec))
     assert f is not None and problem in f.problems
 
 
@@ -67,14 +105,14 @@ def test_results_without_identity_are_skipped(obj):
 
 
 def test_result_without_spec_is_malformed_and_for_admins_only():
-    f = parse_result({"metadata": {"name": "bare"}})
+    f = Finding.from_result({"metadata": {"name": "bare"}})
     assert f.malformed and f.namespace is None
     assert visible_findings([f], ["team-a"], is_admin=False) == []
     assert visible_findings([f], None, is_admin=True) == [f]
 
 
 def test_wrong_types_everywhere_do_not_crash():
-    f = parse_result({"metadata": {"name": "odd", "creationTimestamp": 12},
+    f = Finding.from_result({"metadata": {"name": "odd", "creationTimestamp": 12},
                       "spec": {"kind": "Pod", "name": "team-a/x", "error": [{"text": "t",
                                "sensitive": "nope"}], "details": {"a": 1}, "parentObject": 3},
                       "status": ["x"]})
@@ -82,23 +120,23 @@ def test_wrong_types_everywhere_do_not_crash():
 
 
 def test_cluster_scoped_results_are_for_admins_only():
-    node = parse_result(result(kind="Node", name="kwok-node-1"))
-    pod = parse_result(result("r2"))
+    node = Finding.from_result(result(kind="Node", name="kwok-node-1"))
+    pod = Finding.from_result(result("r2"))
     assert node.cluster_scoped
     assert visible_findings([node, pod], ["team-a"], is_admin=False) == [pod]
     assert visible_findings([node, pod], None, is_admin=True) == [node, pod]
 
 
 def test_grants_limit_findings_to_granted_namespaces():
-    a = parse_result(result("a", name="team-a/x"))
-    b = parse_result(result("b", name="team-b/y"))
+    a = Finding.from_result(result("a", name="team-a/x"))
+    b = Finding.from_result(result("b", name="team-b/y"))
     assert visible_findings([a, b], ["team-b"], is_admin=False) == [b]
     assert visible_findings([a, b], [], is_admin=False) == []
 
 
 def test_filters_by_namespace_kind_and_text():
-    a = parse_result(result("a", name="team-a/x", kind="Service"))
-    b = parse_result(result("b", name="team-b/y", error=[{"text": "ImagePullBackOff"}]))
+    a = Finding.from_result(result("a", name="team-a/x", kind="Service"))
+    b = Finding.from_result(result("b", name="team-b/y", error=[{"text": "ImagePullBackOff"}]))
     assert filter_findings([a, b], namespace="team-b") == [b]
     assert filter_findings([a, b], kind="service") == [a]
     assert filter_findings([a, b], text="imagepull") == [b]

@@ -3,8 +3,10 @@
 import json
 
 import pytest
-from tests.plans.conftest import ALL_KINDS, PLANTED, PLANTED_TOKEN
-from plan_helpers import generate, generate_and_stream, get_run, latest_run, parse_events, stream_url
+
+from tests.plans.plan_helpers import (ALL_KINDS, PLANTED, PLANTED_TOKEN, generate, generate_and_stream, get_run,
+                                      latest_run, parse_events, stream_url)
+from tests.support.lab_kube import RESULTS, result_body
 
 HX = {"HX-Request": "true"}
 
@@ -29,6 +31,15 @@ def test_dialog_url_loaded_directly_is_a_full_page(world, dev):
     text = dev.get(dialog_url(world["results"]["a"], "root_cause")).get_data(as_text=True)
     assert "<html" in text and 'class="plan-page"' in text and "<dialog" not in text
     assert "Root-cause plan" in text
+
+
+def test_dashboard_buttons_and_dialogs_name_the_plans_alike(world, dev):
+    page = dev.get("/").get_data(as_text=True)
+    assert "▶ Remediation plan" in page and "▶ Root-cause plan" in page
+    assert "Root cause" not in page  # the button once said "Root cause", the dialog "Root-cause plan"
+    for mode, title in (("remediation", "Remediation plan"), ("root_cause", "Root-cause plan")):
+        dialog = dev.get(dialog_url(world["results"]["a"], mode), headers=HX).get_data(as_text=True)
+        assert f"{title} · Pod {world['ns_a']}/api-0" in dialog
 
 
 @pytest.mark.parametrize("query", ["result={b}&mode=remediation", "result={a}&mode=poem",
@@ -148,6 +159,26 @@ def test_owner_cannot_replay_a_finished_plan_after_revoke(app, world, dev, revok
     revoke(dev.user_id, world["ns_a"])
     assert dev.get(f"/plans/runs/{run_id}/stream").status_code == 404
     assert dev.get(f"/plans/runs/{run_id}").status_code == 404
+
+
+def test_a_cluster_scoped_finding_is_planned_and_kept_in_its_history(app, world, make_user, login, kube):
+    name = f"{world['prefix']}-node"
+    node = f"{world['prefix']}-node-1"
+    kube.create(RESULTS, result_body(name, "Node", node, f"{node} has condition Ready=False"))
+    try:
+        make_user("root", admin=True)
+        admin = login("root")
+        dialog = admin.get(dialog_url(name), headers=HX).get_data(as_text=True)
+        assert f"Remediation plan · Node {node}<" in dialog and "None/" not in dialog
+        run_id, _ = generate_and_stream(admin, name)
+        run = get_run(app, run_id)
+        assert (run.finding_kind, run.finding_namespace, run.finding_name) == ("Node", "", node)
+        assert f"Write the remediation plan for Node `{node}` now." in run.prompt_text
+        assert '"namespace": ""' in run.prompt_text
+        history = admin.get(dialog_url(name), headers=HX).get_data(as_text=True)
+        assert "No plans for this finding yet." not in history and f"/plans/runs/{run_id}" in history
+    finally:
+        kube.delete(f"{RESULTS}/{name}")
 
 
 def test_only_administrators_see_the_prompt(app, world, dev, make_user, login):

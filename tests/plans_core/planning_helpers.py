@@ -1,7 +1,7 @@
 """Small helpers shared by the planning tests."""
 
 from app.plans.core.context import gather_context
-from app.plans.core.finding import Finding
+from app.findings import Finding
 from app.plans.core.model_client import StreamDone, TextDelta
 from app.plans.core.prompts import build_messages
 

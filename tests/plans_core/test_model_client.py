@@ -5,15 +5,16 @@ import socket
 import openai
 import pytest
 
+from app.config import Config
 from app.plans.core.model_client import (ModelAuthFailed, ModelClient, ModelNotFound, ModelRateLimited,
                                        ModelServerError, ModelSettings, ModelStreamCut, ModelTimeout,
                                        ModelUnreachable, TextDelta)
 from app.plans.core.context import gather_context
-from app.plans.core.finding import Finding
+from app.findings import Finding
 from app.plans.core.prompts import build_messages
-from planner_process import PlannerProcess
-from planning_helpers import PLANNER_KEY, collect, collect_until_error, simple_messages
-from planning_samples import crash_loop
+from tests.plans_core.planning_helpers import PLANNER_KEY, collect, collect_until_error, simple_messages
+from tests.plans_core.planning_samples import crash_loop
+from tests.support.planner_process import PlannerProcess
 
 
 def test_plan_streams_in_many_ordered_pieces(model, settings):
@@ -126,15 +127,14 @@ def test_stopping_a_plan_leaves_the_client_usable(model):
     assert done.finish_reason == "stop" and deltas
 
 
-def test_settings_come_from_the_environment():
-    assert ModelSettings.from_env({}) == ModelSettings(
+def test_settings_come_from_the_app_config():
+    assert ModelSettings.from_mapping(vars(Config)) == ModelSettings() == ModelSettings(
         base_url="http://127.0.0.1:8765/v1", api_key="offline", model="codex-offline-planner", timeout=60.0)
-    settings = ModelSettings.from_env({"CODEX_LLM_BASE_URL": "http://vllm:8000/v1", "CODEX_LLM_API_KEY": "k",
-                                       "CODEX_LLM_MODEL": "qwen", "CODEX_LLM_TIMEOUT": "12.5",
-                                       "CODEX_LLM_MAX_TOKENS": "900"})
+    settings = ModelSettings.from_mapping({"CODEX_LLM_BASE_URL": "http://vllm:8000/v1", "CODEX_LLM_API_KEY": "k",
+                                           "CODEX_LLM_MODEL": "qwen", "CODEX_LLM_TIMEOUT": "12.5",
+                                           "CODEX_LLM_MAX_TOKENS": "900"})
     assert (settings.base_url, settings.api_key, settings.model, settings.timeout, settings.max_tokens) == (
         "http://vllm:8000/v1", "k", "qwen", 12.5, 900)
-    assert ModelSettings.from_mapping({"LLM_MODEL": "llama3.1"}, prefix="LLM_").model == "llama3.1"
 
 
 def test_token_limit_ends_the_plan_with_finish_reason_length(make_model, planner):

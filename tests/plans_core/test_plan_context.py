@@ -6,8 +6,9 @@ import pytest
 import yaml
 
 from app.plans.core.context import gather_context
-from app.plans.core.finding import Finding
-from planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, Missing, SampleGateway, crash_loop, event, pvc_pending
+from app.findings import Finding
+from tests.plans_core.planning_samples import (PLANTED_PASSWORD, PLANTED_TOKEN, Missing, SampleGateway, crash_loop,
+                                               event, pvc_pending)
 
 
 def gathered(case=crash_loop, **options):

@@ -5,12 +5,11 @@ import json
 import pytest
 
 from app.plans.core.context import GatheredContext, Section, gather_context
-from app.plans.core.finding import Finding
-from app.plans.core.prepare import prepare_plan
+from app.findings import Finding
 from app.plans.core.prompts import (USER_CONTEXT_LIMIT, ContextTooLong, UnknownMode, build_messages, fence,
                                   prompt_as_text)
 from offline_planner.facts import iter_blocks, read_facts
-from planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, crash_loop, service_no_endpoints
+from tests.plans_core.planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, crash_loop, service_no_endpoints
 
 
 def crash_loop_messages(mode="remediation", user_context="we rolled out v2.3 ten minutes ago"):
@@ -110,20 +109,3 @@ def test_prompt_as_text_is_what_was_sent():
     text = prompt_as_text(messages)
     assert text.startswith("===== system =====\nPlan type: remediation")
     assert messages[1]["content"] in text
-
-
-def test_prepare_plan_goes_from_result_to_messages():
-    result, gateway = crash_loop()
-    prepared = prepare_plan(gateway, result, "root_cause", "  since v2.3  ", budget_bytes=4000)
-    assert prepared.finding.name == "checkout-7d9f8c6b5-x2x9q"
-    assert prepared.user_context == "since v2.3"
-    assert prepared.gathered.size <= 4000
-    assert prepared.messages[0]["content"].startswith("Plan type: root-cause")
-    assert prepared.prompt_text == prompt_as_text(prepared.messages)
-
-
-def test_prepare_plan_refuses_long_context_before_reading_the_cluster():
-    result, gateway = crash_loop()
-    with pytest.raises(ContextTooLong):
-        prepare_plan(gateway, result, "remediation", "x" * 5000)
-    assert gateway.calls == []

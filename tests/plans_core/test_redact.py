@@ -3,7 +3,8 @@
 import pytest
 import yaml
 
-from app.redact import REDACTED, mask_sensitive, redact_object, redact_text, sensitive_pairs
+from app.findings import sensitive_pairs
+from app.redact import REDACTED, mask_sensitive, redact_object, redact_text
 
 LOG = """\
 2026-11-26T11:09:00Z INFO  starting checkout 2.3.0 (commit 3f1c2d9)
@@ -102,9 +103,20 @@ def test_k8sgpt_sensitive_values_are_replaced_by_their_masked_form():
                              {"unmasked": "payments-api", "masked": "cGF5bWVudHMtYXBp"}]}]
     pairs = sensitive_pairs(errors)
     assert mask_sensitive(errors[0]["text"], pairs) == "Service has no endpoints, expected label YXBw=cGF5bWVudHMtYXBp"
-    assert mask_sensitive("the application app-v2 uses app", pairs) == "the application app-v2 uses YXBw"
 
 
-def test_analyze_json_casing_is_understood():
-    pairs = sensitive_pairs([{"Text": "x", "Sensitive": [{"Unmasked": "team-a", "Masked": "dGVhbS1h"}]}])
-    assert pairs == [("team-a", "dGVhbS1h")]
+@pytest.mark.parametrize("text, masked", [
+    # K8sGPT's util.ReplaceIfMatch: every occurrence a word boundary follows, none needed before.
+    ("the application app-v2 uses app", "the application YXBw-v2 uses YXBw"),
+    ("pod web-1_team-a(uid-1) of myapp", "pod web-1_dGVhbS1h(uid-1) of myYXBw"),
+    # Literal, not a regexp: the "." of a value matches only a ".".
+    ("host a.b.example and aXb.example", "host Lg==.example and aXb.example"),
+])
+def test_sensitive_values_are_masked_where_k8sgpt_masks_them(text, masked):
+    pairs = [("app", "YXBw"), ("team-a", "dGVhbS1h"), ("a.b", "Lg==")]
+    assert mask_sensitive(text, pairs) == masked
+
+
+def test_a_value_inside_another_is_masked_whole_and_masks_are_not_masked_again():
+    pairs = [("team", "YXBw"), ("team-web", "dGVhbS13ZWI"), ("YXBw", "bm90LWFnYWlu")]
+    assert mask_sensitive("team-web of team", pairs) == "dGVhbS13ZWI of YXBw"

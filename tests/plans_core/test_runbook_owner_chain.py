@@ -13,12 +13,12 @@ import pytest
 
 from app.plans.core.commands import extract_commands
 from app.plans.core.context import gather_context
-from app.plans.core.finding import Finding
+from app.findings import Finding
 from app.plans.core.prompts import build_messages
 from offline_planner.facts import read_facts
 from offline_planner.planner import write_plan
-from planning_helpers import collect
-from planning_samples import SampleGateway, deployment, event, meta, replicaset
+from tests.plans_core.planning_helpers import collect
+from tests.plans_core.planning_samples import SampleGateway, deployment, event, meta, replicaset
 
 NAMESPACE = "team-a"
 TEMPLATE_HASH = "c8b8c8889"

@@ -4,10 +4,10 @@ import pytest
 
 from app.plans.core.commands import extract_commands
 from app.plans.core.context import gather_context
-from app.plans.core.finding import Finding
+from app.findings import Finding
 from app.plans.core.prompts import build_messages
-from planning_helpers import collect, messages_for
-from planning_samples import CASES
+from tests.plans_core.planning_helpers import collect, messages_for
+from tests.plans_core.planning_samples import CASES
 
 EXPECTED = {
     "crash_loop": ["crash loop", "ghcr.io/acme/checkout:2.3.0", "exited with code 1",

@@ -1,10 +1,10 @@
 """Live context for a finding, read as the user through a gateway, bounded and redacted.
 
-The gateway is any object with these three methods (``app/cluster/gateway.py`` provides them on
-its per-user, impersonating client). Objects are dicts in the API's JSON form (camelCase, as
-returned by ``ApiClient().sanitize_for_serialization(obj)``); ``namespace`` is ``""`` for
-cluster-scoped kinds; ``kind`` is the Kubernetes Kind as written in ownerReferences and K8sGPT
-Results ("Pod", "ReplicaSet", "Deployment", "PersistentVolumeClaim", ...). Errors are the
+The gateway is any object with these three methods (``app/cluster/user_reader.py`` provides them,
+every read impersonating the user). Objects are dicts in the API's JSON form (camelCase, as
+returned by ``ApiClient().sanitize_for_serialization(obj)``); ``namespace`` is the finding's, None
+for a cluster-scoped object; ``kind`` is the Kubernetes Kind as written in ownerReferences and
+K8sGPT Results ("Pod", "ReplicaSet", "Deployment", "PersistentVolumeClaim", ...). Errors are the
 gateway's own exceptions (NotFound, Forbidden, Unavailable):
 
 - ``get_object(kind, namespace, name) -> dict`` — one object; raises when missing or forbidden.
@@ -28,7 +28,7 @@ from typing import Protocol
 
 import yaml
 
-from app.plans.core.finding import Finding
+from app.findings import Finding
 from app.redact import REDACTED, redact_object, redact_text
 
 DEFAULT_BUDGET_BYTES = 16_000
@@ -47,11 +47,12 @@ _TRIM_ORDER = ("log-current", "events", "log-previous", "owner", "object")
 
 
 class ContextGateway(Protocol):
-    def get_object(self, kind: str, namespace: str, name: str) -> dict: ...
+    def get_object(self, kind: str, namespace: str | None, name: str) -> dict: ...
 
-    def list_events(self, namespace: str, kind: str, name: str) -> list[dict]: ...
+    def list_events(self, namespace: str | None, kind: str, name: str) -> list[dict]: ...
 
-    def read_pod_log(self, namespace: str, name: str, container: str, previous: bool, tail_lines: int) -> str: ...
+    def read_pod_log(self, namespace: str | None, name: str, container: str, previous: bool,
+                     tail_lines: int) -> str: ...
 
 
 @dataclass
@@ -210,7 +211,7 @@ def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: i
     """Read the object, its owners, its events and (for pods) its logs, as the gateway's user."""
     notes: list[str] = []
     obj = gateway.get_object(finding.kind, finding.namespace, finding.name)
-    sections = [Section("object", f"{finding.kind} {finding.namespace}/{finding.name} (YAML, managedFields dropped)",
+    sections = [Section("object", f"{finding.kind} {finding.qualified_name} (YAML, managedFields dropped)",
                         to_yaml(clean_object(obj)), "yaml", {"kind": finding.kind, "name": finding.name})]
     for owner in _owner_chain(gateway, obj, finding.namespace, notes):
         kind, name = owner.get("kind", "Owner"), (owner.get("metadata") or {}).get("name", "")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import jinja2
 
+from app.findings import Finding
 from app.plans.core.context import GatheredContext
-from app.plans.core.finding import Finding
+from app.plans.core.vocabulary import MODES
 from app.redact import redact_text
 
 USER_CONTEXT_LIMIT = 4_000
-MODES = ("remediation", "root_cause")
 
 
 class PromptError(ValueError):
@@ -60,7 +60,7 @@ def clean_user_context(text: str | None, limit: int = USER_CONTEXT_LIMIT) -> str
 def build_messages(finding: Finding, mode: str, user_context: str | None = "",
                    gathered: GatheredContext | None = None, *,
                    user_context_limit: int = USER_CONTEXT_LIMIT) -> list[dict[str, str]]:
-    """The [system, user] messages for a remediation or root-cause plan."""
+    """The [system, user] messages for a plan of one of the MODES (its template is ``<mode>.md.j2``)."""
     if mode not in MODES:
         raise UnknownMode(mode)
     template = _environment().get_template(f"{mode}.md.j2")
