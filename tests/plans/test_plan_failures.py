@@ -1,24 +1,18 @@
 """Every way a plan can fail: the model server, the grants, the finding, the browser."""
 
 import html
-import socket
 from datetime import timedelta
 
 import pytest
-from tests.plans.conftest import ALL_KINDS, RESULTS, result_body
-from plan_helpers import (generate, generate_and_stream, get_run, in_other_thread, latest_run, parse_events,
-                          run_id_of, stream_url)
 
 from app.extensions import db
 from app.models import PlanRun, utcnow
+from tests.plans.plan_helpers import (ALL_KINDS, generate, generate_and_stream, get_run, in_other_thread,
+                                      latest_run, parse_events, run_id_of, stream_url)
+from tests.support.child_process import free_port
+from tests.support.lab_kube import RESULTS, result_body
 
 HX = {"HX-Request": "true"}
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("marker, message", [
@@ -35,11 +29,13 @@ def test_model_failures_end_the_stream_with_a_clear_message(app, world, dev, mar
     assert 'role="alert"' in events[-1].data
     run = get_run(app, run_id)
     assert run.status == "failed" and message in run.error_message
+    page = html.unescape(dev.get(f"/plans/runs/{run_id}").get_data(as_text=True))
+    assert f'<p class="form-error" role="status">{run.error_message}</p>' in page  # shown as an error
     if "cut_after" in marker:
         assert run.output_text and events[-2].name == "plan" and events[-2].data
 
 
-@pytest.mark.plan_config(CODEX_LLM_BASE_URL=f"http://127.0.0.1:{_free_port()}/v1")
+@pytest.mark.plan_config(CODEX_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}/v1")
 def test_model_server_down(app, world, dev):
     run_id, events = generate_and_stream(dev, world["results"]["a"])
     assert "connection refused" in events[-1].data
@@ -146,6 +142,8 @@ def test_stop_before_the_stream_opens(app, world, dev):
     assert get_run(app, run_id).status == "stopped"
     events = parse_events(dev.get(url).get_data(as_text=True))
     assert [e.name for e in events] == ["plan", "done"] and "Stopped" in events[-1].data
+    page = dev.get(f"/plans/runs/{run_id}").get_data(as_text=True)
+    assert '<p class="muted" role="status">Stopped before the plan started.</p>' in page  # not an error
 
 
 def test_stop_is_for_the_owner_only(app, world, dev, make_user, login):
