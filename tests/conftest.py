@@ -7,15 +7,8 @@ directory on a free port (unix socket only) and stopped at the end of the sessio
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
 import shutil
-import socket
-import subprocess
-import tempfile
-from glob import glob
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -23,10 +16,13 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.models import Grant, User
+from tests.support.lab_kube import write_unreachable_kubeconfig
+from tests.support.postgres_server import PostgresServer
+from tests.support.users import add_user
 
-# Lab fixtures (kube, planner) shared by every lab-backed suite.
-pytest_plugins = ["tests.support.lab_fixtures"]
+# Session fixtures shared by every suite: the lab (kube, lab, planner, lab_user, ...) and the
+# OIDC provider process.
+pytest_plugins = ["tests.support.lab_fixtures", "tests.support.oidc_provider"]
 
 PASSWORD = "correct horse battery staple"
 ENGINES = ("sqlite", "postgres")
@@ -61,77 +57,6 @@ def db_engine(request):
 
 
 # -- PostgreSQL ---------------------------------------------------------------
-
-
-def _pg_bindir():
-    found = sorted(glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    if initdb:
-        return Path(initdb).resolve().parent
-    pytest.fail("PostgreSQL server binaries not found: install Debian's postgresql "
-                "(scripts/bootstrap does)")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PostgresServer:
-    """A throwaway PostgreSQL cluster; root runs it as the postgres OS user."""
-
-    def __init__(self):
-        self.bindir = _pg_bindir()
-        self.root = Path(tempfile.mkdtemp(prefix="codex-pg-"))
-        self.data = self.root / "data"
-        self.port = _free_port()
-        self.as_postgres = os.geteuid() == 0
-        self._counter = itertools.count(1)
-
-    def _run(self, *args, timeout=120):
-        cmd = [str(self.bindir / args[0]), *args[1:]]
-        if self.as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        if proc.returncode != 0:
-            pytest.fail(f"{' '.join(args[:2])} failed:\n{proc.stdout}\n{proc.stderr}")
-
-    def start(self):
-        self.root.chmod(0o755)
-        self.data.mkdir()
-        if self.as_postgres:
-            shutil.chown(self.root, "postgres")
-            shutil.chown(self.data, "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "codex", "-A", "trust", "-E", "UTF8",
-                  "--locale=C", "--no-sync")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
-                  str(self.root / "server.log"), "-w", "-t", "60", "start")
-        return self
-
-    def url(self, database):
-        return f"postgresql+psycopg://codex@/{database}?host={self.root}&port={self.port}"
-
-    def execute(self, sql):
-        import psycopg
-
-        with psycopg.connect(host=str(self.root), port=self.port, user="codex",
-                             dbname="postgres", autocommit=True) as conn:
-            conn.execute(sql)
-
-    def new_database_name(self):
-        return f"codex_test_{next(self._counter)}"
-
-    def stop(self):
-        subprocess.run((["runuser", "-u", "postgres", "--"] if self.as_postgres else [])
-                       + [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                          "-w", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -189,14 +114,7 @@ def database_url(request, db_engine, tmp_path):
 @pytest.fixture(scope="session")
 def unreachable_kubeconfig(tmp_path_factory):
     """A kubeconfig whose API server refuses connections (nothing listens on the port)."""
-    path = tmp_path_factory.mktemp("kube") / "unreachable.kubeconfig"
-    path.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
-        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:%d'}}]\n"
-        "users: [{name: nobody, user: {token: not-a-real-token}}]\n"
-        "contexts: [{name: gone, context: {cluster: gone, user: nobody}}]\n" % _free_port()
-    )
-    return str(path)
+    return str(write_unreachable_kubeconfig(tmp_path_factory.mktemp("kube") / "unreachable.kubeconfig"))
 
 
 @pytest.fixture
@@ -252,32 +170,14 @@ class CodexClient(FlaskClient):
         return self.post(url, data=data, headers=headers, **kwargs)
 
 
-_HASHES = {}
-
-
-def _password_hash(password):
-    """A real scrypt hash, computed once per password: scrypt is slow on purpose."""
-    if password not in _HASHES:
-        probe = User()
-        probe.set_password(password)
-        _HASHES[password] = probe.password_hash
-    return _HASHES[password]
-
-
 @pytest.fixture
 def make_user(app):
     """Create a user: make_user("ann", admin=True, grants={"team-a": {"pods"}})."""
 
     def make(username, password=PASSWORD, admin=False, disabled=False, grants=None, **fields):
         with app.app_context():
-            user = User(username=username, is_admin=admin, is_disabled=disabled, **fields)
-            if password:
-                user.password_hash = _password_hash(password)
-            for namespace, kinds in (grants or {}).items():
-                user.grants.append(Grant(namespace=namespace, kinds=kinds, sync_state="synced"))
-            db.session.add(user)
-            db.session.commit()
-            return user.id
+            return add_user(username, password=password, admin=admin, is_disabled=disabled,
+                            grants=grants, grant_state="synced", **fields)
 
     return make
 

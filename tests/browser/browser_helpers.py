@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Page, expect
 
-from labkit import wait_for
+from tests.lab.test_lab_findings import EXPECTED, matches
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, CspWatch  # noqa: F401 - shared names
-from test_lab_findings import EXPECTED, matches
+from tests.support.lab_control import wait_for
 
 PASSWORD = "correct horse battery staple"
 TEAMS = ("team-a", "team-b", "team-c")
@@ -173,7 +173,7 @@ def finding_row(page: Page, kind: str, name_prefix: str):
 
 # -- plan dialogs --------------------------------------------------------------------------------
 
-PLAN_BUTTONS = {"remediation": "▶ Remediation plan", "root_cause": "▶ Root cause"}
+PLAN_BUTTONS = {"remediation": "▶ Remediation plan", "root_cause": "▶ Root-cause plan"}
 PLAN_TITLES = {"remediation": "Remediation plan", "root_cause": "Root-cause plan"}
 
 

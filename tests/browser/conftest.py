@@ -1,9 +1,9 @@
 """Browser journeys: Playwright (pytest-playwright) driving Debian's Chromium against the lab.
 
 The session starts everything the journeys need and tears it down again:
-the lab with the known-issue charts (the `known_issues` fixture of tests/lab), a real OIDC
-provider process, the offline planner, and the app under gunicorn on a free port with a fresh
-SQLite database and an administrator seeded through the CLI.
+the lab with the known-issue charts (the `known_issues` fixture of tests/support/lab_fixtures.py),
+a real OIDC provider process, the offline planner, and the app under gunicorn on a free port with
+a fresh SQLite database and an administrator seeded through the CLI.
 
 Each journey opens its own browser contexts through `sessions` (one context per person, so an
 administrator and a developer can be signed in at once). When a test fails, every page it
@@ -24,24 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-for path in (ROOT, ROOT / "tests" / "lab", HERE):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from browser_helpers import (  # noqa: E402
+from tests.browser.browser_helpers import (
     PASSWORD, CspWatch, Person, ensure_grant, sign_in_local, sign_in_sso,
     wait_for_team_findings,
 )
-from tests.lab.conftest import known_issues, lab  # noqa: E402,F401  (the lab session fixtures)
-from tests.support.app_server import AppServer  # noqa: E402
-from tests.support.chromium import launch_args  # noqa: E402
-from tests.support.oidc_provider import oidc_provider  # noqa: E402,F401
-from tests.support.planner_process import PlannerProcess  # noqa: E402
-
-from playwright.sync_api import expect  # noqa: E402
+from tests.support.app_server import AppServer
+from tests.support.chromium import launch_args
+from tests.support.child_process import REPO as ROOT
+from tests.support.planner_process import PlannerProcess
 
 # The lab is shared and the machine small: a page may take a few seconds to answer.
 expect.set_options(timeout=15_000)
@@ -99,13 +91,12 @@ def suite_clock():
 @pytest.fixture(scope="session")
 def planner(suite_clock):
     """The offline planner, a little slower than default so streaming can be watched."""
-    process = PlannerProcess("--delay-ms", "20", start_timeout=60).start()
-    yield process
-    process.stop()
+    with PlannerProcess("--delay-ms", "20", start_timeout=60) as process:
+        yield process
 
 
 @pytest.fixture(scope="session")
-def app_server(suite_clock, known_issues, oidc_provider, planner, tmp_path_factory):  # noqa: F811
+def app_server(suite_clock, known_issues, oidc_provider, planner, tmp_path_factory):
     """The app under gunicorn, fresh database, pointed at the lab, the provider and the planner."""
     server = AppServer(kubeconfig=known_issues.app_kubeconfig, oidc_issuer=oidc_provider.issuer,
                        llm_base_url=planner.base_url,
@@ -130,7 +121,7 @@ class Cast:
 
 
 @pytest.fixture(scope="session")
-def cast(app_server, oidc_provider):  # noqa: F811
+def cast(app_server, oidc_provider):
     tag = uuid.uuid4().hex[:6]
     alice = Person(username=f"alice-{tag}", sub=f"alice-{tag}", display_name="Alice Developer",
                    email=f"alice-{tag}@example.com")
@@ -141,7 +132,7 @@ def cast(app_server, oidc_provider):  # noqa: F811
 
 
 @pytest.fixture(scope="session")
-def team_a_findings(known_issues):  # noqa: F811
+def team_a_findings(known_issues):
     """The team-a Results K8sGPT reported for the charts (waits for the first analysis)."""
     return wait_for_team_findings(known_issues, "team-a")
 
@@ -219,7 +210,7 @@ class Sessions:
 
 
 @pytest.fixture
-def sessions(request, browser, browser_context_args, cast, app_server, oidc_provider):  # noqa: F811
+def sessions(request, browser, browser_context_args, cast, app_server, oidc_provider):
     """Open signed-in browser pages: sessions.admin(), sessions.alice(), sessions.new_page()."""
     opened = Sessions(browser, browser_context_args, cast, oidc_provider)
     yield opened

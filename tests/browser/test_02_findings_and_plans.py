@@ -4,11 +4,11 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_helpers import (
+from tests.browser.browser_helpers import (
     PLAN_TITLES, close_plan_dialog, finding_keys, finding_row, generate_and_watch, namespace_of,
     open_plan_dialog, wait_for_rows,
 )
-from test_lab_findings import EXPECTED
+from tests.lab.test_lab_findings import EXPECTED
 
 # Objects of the team-b and team-c charts: none of these words may appear on Alice's pages.
 OTHER_TEAMS = ("oom-worker", "payments", "gpu-trainer", "healthy-api", "reports-data",

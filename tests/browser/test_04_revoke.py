@@ -3,7 +3,7 @@
 from kubernetes import client
 from playwright.sync_api import expect
 
-from browser_helpers import finding_row, grant_row, open_admin_user, wait_for_rows
+from tests.browser.browser_helpers import finding_row, grant_row, open_admin_user, wait_for_rows
 
 
 def test_revoked_namespace_disappears(sessions, granted, team_a_findings, known_issues):

@@ -1,24 +1,15 @@
 """Journey 5: a finding that appears while the dashboard is open shows up without a reload."""
 
-import importlib
 import re
-import sys
 from pathlib import Path
 
 from playwright.sync_api import expect
 
-from browser_helpers import finding_row, wait_for_rows
+from tests.browser.browser_helpers import finding_row, wait_for_rows
+from tests.support.lab_control import labctl
 
-ROOT = Path(__file__).resolve().parents[2]
 CHART = Path(__file__).resolve().parent / "charts" / "late-crash"
 APPEAR_TIMEOUT = 240  # kwok reports the crash loop, K8sGPT analyses (~10 s), the table polls
-
-
-def labctl():
-    """The lab's own control module (it knows where helm is and how to call it)."""
-    if str(ROOT / "lab") not in sys.path:
-        sys.path.insert(0, str(ROOT / "lab"))
-    return importlib.import_module("labctl.cluster")
 
 
 def test_new_finding_appears_on_the_open_dashboard(sessions, granted, team_a_findings):

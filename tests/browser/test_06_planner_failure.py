@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_helpers import PLAN_TITLES, finding_row, generate_and_watch, open_plan_dialog
+from tests.browser.browser_helpers import PLAN_TITLES, finding_row, generate_and_watch, open_plan_dialog
 
 # Offline planner test marker: write slowly (100 ms a word), close the stream after 20 words.
 CUT = "[[planner:cut_after=20,slow_ms=100]]"

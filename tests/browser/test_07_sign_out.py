@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_helpers import finding_row, sign_out
+from tests.browser.browser_helpers import finding_row, sign_out
 
 PRIVATE = ("crashloop-api", "bad-image", "healthy-web")
 

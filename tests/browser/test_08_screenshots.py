@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import finding_row, open_admin_user, open_plan_dialog
+from tests.browser.browser_helpers import finding_row, open_admin_user, open_plan_dialog
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NAMES = ("dashboard.png", "plan-streaming.png", "resource-tab.png", "admin-grants.png")

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 from markupsafe import escape
-from view_fixtures import PASSWORD, TEST_LABEL, XSS, ViewTestConfig, page_text
 
 from app import create_app
 from app.blueprints.issues import STORE_KEY
@@ -18,6 +17,7 @@ from app.config import TestConfig
 from app.extensions import db
 from app.findings import REPORT_WITHIN, ResultStore
 from app.models import Grant, User
+from tests.dashboard.view_fixtures import PASSWORD, TEST_LABEL, XSS, ViewTestConfig, page_text
 
 NOT_REPORTED = "K8sGPT has not reported yet"
 REGION = {"HX-Request": "true", "HX-Target": "issues-region"}

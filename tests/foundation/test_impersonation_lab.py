@@ -8,23 +8,20 @@ codex-test=foundation; everything made here is deleted at the end.
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from app.cluster import rbac_sync
-from app.cluster.gateway import ClusterError, Forbidden, Gateway, NotFound, gateway
+from app.cluster.gateway import Forbidden, NotFound, gateway
 from app.extensions import db
 from app.models import Grant, User
+from tests.support.lab_control import install_app_chart
+from tests.support.lab_kube import APP_KUBECONFIG
+from tests.support.users import add_user
 
-ROOT = Path(__file__).resolve().parents[2]
-STATE = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab").resolve()
 LABEL = {"codex-test": "foundation"}
 RB = "/apis/rbac.authorization.k8s.io/v1"
 
@@ -32,25 +29,11 @@ pytestmark = pytest.mark.db_engines("sqlite")  # the DB engines are covered else
 
 
 @pytest.fixture(scope="session")
-def kube():
-    """The lab is up, with this checkout's charts/cluster-codex installed; an admin gateway."""
-    lab = str(ROOT / "scripts" / "lab")
-    up = None
-    if subprocess.run([lab, "status"], capture_output=True, timeout=60).returncode != 0:
-        up = subprocess.run([lab, "up"], timeout=900, capture_output=True, text=True)
-    admin = Gateway(kubeconfig=str(STATE / "kubeconfig"), timeout=(5, 30))
-    try:
-        admin.list_namespaces()  # only the API server matters here, not K8sGPT
-    except ClusterError as exc:
-        pytest.fail(f"the lab's API server is not usable ({exc.message}); "
-                    f"scripts/lab up said: {up.stderr if up else 'not run'}")
-    # `lab up` on an already running lab does not reinstall the chart: make sure it is current.
-    chart = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'lab'); "
-                            "from labctl.install import install_app_chart; install_app_chart()"],
-                           cwd=ROOT, timeout=300, capture_output=True, text=True)
-    assert chart.returncode == 0, chart.stderr
-    yield admin
-    admin.close()
+def kube(kube):
+    """The shared admin access to the lab (tests/support/lab_fixtures.py) as its raw gateway, with
+    this checkout's charts/cluster-codex installed (`lab up` on a running lab does not reinstall it)."""
+    install_app_chart()
+    return kube.gw
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +57,7 @@ def namespaces(kube):
 @pytest.fixture
 def app_config(database_url):
     return {"SQLALCHEMY_DATABASE_URI": database_url,
-            "CODEX_KUBECONFIG": str(STATE / "app.kubeconfig")}
+            "CODEX_KUBECONFIG": str(APP_KUBECONFIG)}
 
 
 @pytest.fixture
@@ -85,11 +68,7 @@ def lab_user(app, kube):
     def make(grants=None, admin=False):
         uid = random.randint(10_000_000, 2_000_000_000)
         with app.app_context():
-            user = User(id=uid, username=f"lab-{uid}", is_admin=admin)
-            for namespace, kinds in (grants or {}).items():
-                user.grants.append(Grant(namespace=namespace, kinds=kinds))
-            db.session.add(user)
-            db.session.commit()
+            add_user(f"lab-{uid}", id=uid, admin=admin, grants=grants)
         made.append(uid)
         return uid
 

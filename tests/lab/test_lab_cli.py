@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from labkit import LAB_SCRIPT, STATE
+from tests.support.lab_control import LAB_SCRIPT
+from tests.support.lab_kube import STATE
 
 COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "k8sgpt",
               "k8sgpt-operator"]

@@ -12,7 +12,8 @@ import uuid
 import pytest
 from kubernetes import client
 
-from labkit import K8SGPT_NAMESPACE, ROOT, wait_for
+from tests.support.lab_control import wait_for
+from tests.support.lab_kube import K8SGPT_NS as K8SGPT_NAMESPACE, ROOT
 
 CHARTS = ROOT / "charts" / "known-issues"
 RESULT_TIMEOUT = 240  # overall bound for K8sGPT to report a finding (analysis interval is 10 s)

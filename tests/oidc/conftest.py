@@ -5,21 +5,14 @@ PostgreSQL, see tests/conftest.py); the provider is a real HTTP server in its ow
 process (tests/support/oidc_provider.py).
 """
 
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from app import create_app  # noqa: E402
-from app.config import TestConfig  # noqa: E402
-from app.extensions import db  # noqa: E402
-from tests.support.oidc_flow import CLIENT_ID  # noqa: E402
-from tests.support.oidc_provider import oidc_provider  # noqa: E402,F401
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+from tests.support.oidc_flow import CLIENT_ID
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, User
+from tests.support.child_process import closed_port_url
 from tests.support.oidc_flow import (
     CALLBACK_URL,
     begin_sign_in,
-    closed_port_url,
     is_signed_in,
     sign_in,
     sign_out,

@@ -8,26 +8,16 @@ their RBAC bindings never collide with another session's in the shared lab.
 
 from __future__ import annotations
 
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "support"))
-sys.path.insert(0, str(HERE))
-
-from tests.support.lab_kube import K8SGPT_NS, RESULTS, ROOT, STATE, result_body  # noqa: E402,F401
-from app.cluster.rbac_sync import sync_user  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import User  # noqa: E402
-from lab_namespaces import wait_for_default_service_account  # noqa: E402
-
-LABEL = {"codex-test": "plans"}
-PLANTED = "pl4nted-db-pass-9c2e7b"  # the Secret's value: must never reach a prompt or a page
-PLANTED_TOKEN = "tok3n-literal-5d81aa"  # a literal env value under a secret-looking name
-ALL_KINDS = {"pods", "events", "deployments", "replicasets", "configmaps", "secrets"}
+from app.cluster.rbac_sync import sync_user
+from app.extensions import db
+from app.models import User
+from tests.plans.plan_helpers import ALL_KINDS, LABEL, PLANTED, PLANTED_TOKEN
+from tests.support.lab_kube import RESULTS, result_body
+from tests.support.lab_namespaces import wait_for_default_service_account
 
 
 def pytest_configure(config):

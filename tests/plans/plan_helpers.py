@@ -1,4 +1,5 @@
-"""Helpers for the plans tests: Generate, read the SSE stream, look at runs in the database."""
+"""Helpers for the plans tests: the lab world's planted values, Generate, read the SSE stream,
+look at runs in the database."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from dataclasses import dataclass
 
 from app.extensions import db
 from app.models import PlanRun
+
+LABEL = {"codex-test": "plans"}
+PLANTED = "pl4nted-db-pass-9c2e7b"  # the Secret's value: must never reach a prompt or a page
+PLANTED_TOKEN = "tok3n-literal-5d81aa"  # a literal env value under a secret-looking name
+ALL_KINDS = {"pods", "events", "deployments", "replicasets", "configmaps", "secrets"}
 
 
 @dataclass

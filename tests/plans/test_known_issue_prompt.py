@@ -9,8 +9,9 @@ import subprocess
 import time
 
 import pytest
-from tests.plans.conftest import ALL_KINDS, RESULTS, ROOT
-from plan_helpers import generate_and_stream, get_run
+
+from tests.plans.plan_helpers import ALL_KINDS, generate_and_stream, get_run
+from tests.support.lab_kube import RESULTS, ROOT
 
 PLANTED_PASSWORD = "s3cr3t-planted-a7f3c9e1"  # charts/known-issues/crashloop-api/templates/secret.yaml
 RESULT_TIMEOUT = 300

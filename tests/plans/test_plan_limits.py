@@ -1,7 +1,8 @@
 """Per-user limits: concurrent streams and runs per minute, answered with a clear 429."""
 
 import pytest
-from plan_helpers import generate, generate_and_stream
+
+from tests.plans.plan_helpers import generate, generate_and_stream
 
 
 @pytest.mark.plan_config(CODEX_PLAN_MAX_CONCURRENT=1)

@@ -1,25 +1,13 @@
 """Fixtures for the planning tests: the real offline planner process and model clients on it."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "support"))
-sys.path.insert(0, str(HERE))
+from app.plans.core.model_client import ModelClient, ModelSettings
+from tests.plans_core.planning_helpers import PLANNER_KEY
+from tests.support.planner_process import PlannerProcess
 
-from planner_process import PlannerProcess  # noqa: E402
-from planning_helpers import PLANNER_KEY  # noqa: E402
-
-from app.plans.core.model_client import ModelClient, ModelSettings  # noqa: E402
-
-
-
-@pytest.fixture(scope="session")
-def planner():
-    with PlannerProcess("--delay-ms", "0") as process:
-        yield process
+# `planner` (the offline planner answering at once) is the session fixture of
+# tests/support/lab_fixtures.py.
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import openai
 import pytest
 
 from app.plans.core.model_client import ModelClient, ModelSettings
-from planner_process import PlannerProcess
-from planning_helpers import PLANNER_KEY, collect, simple_messages
+from tests.plans_core.planning_helpers import PLANNER_KEY, collect, simple_messages
+from tests.support.planner_process import PlannerProcess
 
 
 def call(url, body=None, key="offline"):

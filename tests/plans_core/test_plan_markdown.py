@@ -5,8 +5,8 @@ from html.parser import HTMLParser
 import pytest
 
 from app.plans.core.markdown import PlanHtmlStream, render_plan
-from planning_helpers import collect, messages_for
-from planning_samples import CASES
+from tests.plans_core.planning_helpers import collect, messages_for
+from tests.plans_core.planning_samples import CASES
 
 
 def live_tags(html):

@@ -3,7 +3,6 @@
 import base64
 
 import pytest
-from view_fixtures import SECRET_VALUE, XSS, page_text
 
 from app.cluster.gateway import Forbidden, gateway
 from app.extensions import db
@@ -11,6 +10,7 @@ from app.kinds import get_kind
 from app.models import User
 from app.resources.api import UserReader
 from app.resources.listing import Query, list_page
+from tests.dashboard.view_fixtures import SECRET_VALUE, XSS, page_text
 
 
 def test_pods_tab_lists_granted_namespace_only(world, dev_a):

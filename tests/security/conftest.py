@@ -6,7 +6,6 @@ import pytest
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from tests.support.oidc_provider import oidc_provider  # noqa: F401  (the session fixture)
 from tests.support.redis_server import RedisServer
 
 

@@ -1,5 +1,5 @@
 """What the two security sweeps share: test-made namespaces holding one object of every kind the
-app supports, crafted K8sGPT Results, and a signed-in HTTP session on the app under gunicorn.
+app supports, crafted K8sGPT Results, and granting through the admin portal over HTTP.
 
 Every object carries ``codex-test=sweep`` and is deleted when the namespaces go; the Results (in
 the K8sGPT namespace) are deleted by that label too. Names are unique per run (random hex), so a
@@ -8,18 +8,16 @@ name or marker found in a response can only have come from the object it names.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from app.cluster.gateway import ClusterError
 from app.kinds import KIND_NAMES, get_kind
+from tests.support.http_session import HTTP_TIMEOUT, HttpSession
 from tests.support.lab_kube import RESULTS, result_body
 from tests.support.lab_namespaces import wait_for_default_service_account
 
@@ -31,7 +29,6 @@ SHORT = {"pods": "pod", "deployments": "deployment", "statefulsets": "statefulse
          "daemonsets": "daemonset", "replicasets": "replicaset", "jobs": "job", "cronjobs": "cronjob",
          "services": "service", "ingresses": "ingress", "configmaps": "configmap",
          "persistentvolumeclaims": "pvc", "events": "event", "secrets": "secret"}
-HTTP_TIMEOUT = 30
 
 
 def token(prefix: str) -> str:
@@ -161,52 +158,6 @@ def results_about(kube, namespace: str) -> list[dict]:
 
 
 # -- the app under gunicorn, over HTTP --------------------------------------------------------
-
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-class HttpSession:
-    """A browser-less, signed-in session on the app under gunicorn (requests + CSRF token)."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url.rstrip("/")
-        self.http = requests.Session()
-
-    def url(self, path: str) -> str:
-        """An absolute URL for a path (or for a Location header, relative or not)."""
-        parts = urlsplit(path)
-        return self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
-
-    def csrf_token(self) -> str:
-        page = self.http.get(self.url("/login"), timeout=HTTP_TIMEOUT).text
-        match = CSRF_META.search(page)
-        assert match, "no csrf-token meta tag on the sign-in page"
-        return match.group(1)
-
-    def sign_in(self, username: str, password: str) -> "HttpSession":
-        response = self.http.post(self.url("/login"), data={
-            "username": username, "password": password, "csrf_token": self.csrf_token()},
-            allow_redirects=False, timeout=HTTP_TIMEOUT)
-        assert response.status_code == 303, f"signing in {username}: {response.status_code} {response.text[:300]}"
-        return self
-
-    def post(self, path: str, data: dict, **kwargs) -> requests.Response:
-        page = self.http.get(self.url("/__csrf__"), timeout=HTTP_TIMEOUT).text  # any page has the token
-        data = {**data, "csrf_token": CSRF_META.search(page).group(1)}
-        return self.http.post(self.url(path), data=data, allow_redirects=False, timeout=HTTP_TIMEOUT,
-                              **kwargs)
-
-    def read_stream(self, path: str, timeout: float = 120) -> str:
-        """Read an SSE stream to its end; return the raw text."""
-        deadline = time.monotonic() + timeout
-        chunks = []
-        with self.http.get(self.url(path), stream=True, timeout=HTTP_TIMEOUT) as response:
-            assert response.status_code == 200, f"{path}: {response.status_code}"
-            for chunk in response.iter_content(chunk_size=None, decode_unicode=True):
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{path} still streaming after {timeout:.0f}s")
-        return "".join(chunks)
 
 
 def admin_grant(admin: HttpSession, user_id: int, namespace: str, kinds=KIND_NAMES) -> None:

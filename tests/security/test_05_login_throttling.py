@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent
-from tests.support.app_server import free_port
+from tests.support.child_process import free_port
 
 PASSWORD = "correct horse battery staple"
 TOO_MANY = "Too many sign-in attempts"

@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import uuid
 
 import pytest
 import sqlalchemy as sa
 from kubernetes import client
 
-from tests.lab.labkit import ROOT, wait_for
-
-sys.path.insert(0, str(ROOT / "tests" / "lab"))  # tests/lab/conftest imports its helpers as `labkit`
-from tests.lab.conftest import lab  # noqa: E402,F401  (the lab session fixture)
-from tests.support.lab_users import lab_users  # noqa: E402
-
 from app.access import KINDS  # noqa: E402
-from app.cluster.rbac_sync import MANAGED_BY, MANAGED_BY_VALUE, USER_ID_LABEL, sync_user  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Grant, User  # noqa: E402
+from app.cluster.rbac_sync import MANAGED_BY, MANAGED_BY_VALUE, USER_ID_LABEL, sync_user
+from app.extensions import db
+from app.models import Grant, User
+from tests.support.lab_control import install_app_chart, wait_for
+from tests.support.users import lab_users
 
 pytestmark = pytest.mark.db_engines("sqlite")  # the DB engines are covered elsewhere
 
@@ -88,11 +82,7 @@ def assert_refused_by_policy(call, reason: str) -> str:
 @pytest.fixture(scope="module")
 def chart(lab):
     """This checkout's charts/cluster-codex is installed and its policy is in force for the app."""
-    # `lab up` on a running lab does not reinstall the chart.
-    install = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'lab'); "
-                              "from labctl.install import install_app_chart; install_app_chart()"],
-                             cwd=ROOT, timeout=300, capture_output=True, text=True)
-    assert install.returncode == 0, install.stderr
+    install_app_chart()  # `lab up` on a running lab does not reinstall the chart
     admission = client.AdmissionregistrationV1Api(lab.admin())
 
     def type_checked():

@@ -1,9 +1,9 @@
-"""Run the real app under gunicorn for browser tests.
+"""Run the real app under gunicorn, for the browser tests, the sweeps and the benchmarks.
 
-One process tree per test session: a fresh SQLite database in a temporary directory, the
-lab's app identity (`.lab/app.kubeconfig`), a real OIDC provider and the offline planner.
-gunicorn binds a free loopback port; `start()` returns once `/healthz` answers. Everything the
-app prints goes to a log file whose tail is shown when something fails.
+One process tree per server: a fresh SQLite database in a temporary directory, a kubeconfig
+(the lab's app identity, or one that reaches nothing), optionally a real OIDC provider and the
+offline planner. gunicorn binds a free loopback port; `start()` returns once `/healthz` answers.
+Everything the app prints goes to a log file whose tail is shown when something fails.
 
     with AppServer(kubeconfig=..., oidc_issuer=..., llm_base_url=...) as server:
         password = server.seed_admin("admin")
@@ -20,30 +20,20 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
-import requests
+from tests.support.child_process import REPO, ChildProcess, free_port
 
-REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90  # seconds; a cold import on a busy 2-core machine is slow
-STOP_TIMEOUT = 15
 
 
 class AppServerError(RuntimeError):
-    """The app did not start, or a CLI command against its database failed."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A CLI command against the server's database failed."""
 
 
 class AppServer:
@@ -53,15 +43,19 @@ class AppServer:
                  oidc_client_id: str = "cluster-codex-browser",
                  oidc_client_secret: str = "browser-test-secret",
                  llm_base_url: str | None = None, workers: int = 2, threads: int = 8,
-                 extra_env: dict[str, str] | None = None, workdir: Path | None = None):
+                 access_log: bool = True, extra_env: dict[str, str] | None = None,
+                 workdir: Path | None = None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="codex-app-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.workdir / "codex.db"
         self.log_path = self.workdir / "app.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers, self.threads = workers, threads
-        self.process: subprocess.Popen | None = None
+        cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+               "--timeout", "120", "--graceful-timeout", "5",
+               *(["--access-logfile", "-"] if access_log else []),
+               "--error-logfile", "-", "--preload", "wsgi:app"]
         self.env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
@@ -80,6 +74,7 @@ class AppServer:
         if llm_base_url:
             self.env.update(CODEX_LLM_BASE_URL=llm_base_url, CODEX_LLM_API_KEY="offline")
         self.env.update(extra_env or {})
+        self.child = ChildProcess("gunicorn", cmd, log_path=self.log_path, env=self.env)
 
     # -- the database, through the app's own CLI ---------------------------------------------
 
@@ -115,52 +110,47 @@ class AppServer:
                 conn.execute("DELETE FROM users WHERE id = ?", (floor,))
         return match.group(1)
 
+    @contextmanager
+    def in_process_app(self):
+        """This server's app built in this process (same database, cluster and secret key), inside
+        its app context: for seeding users and plan runs before or while gunicorn serves."""
+        from app import create_app
+        from app.cluster.gateway import gateway
+        from app.config import Config
+        from app.extensions import db
+
+        settings = {"SQLALCHEMY_DATABASE_URI": self.env["CODEX_DATABASE_URL"],
+                    "SECRET_KEY": self.env["CODEX_SECRET_KEY"],
+                    "CODEX_KUBECONFIG": self.env["CODEX_KUBECONFIG"], "CODEX_RBAC_SYNC_INTERVAL": 0}
+        app = create_app(type("AppServerConfig", (Config,), settings))
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                gateway().close()
+                db.session.remove()
+                db.engine.dispose()
+
     # -- the server ----------------------------------------------------------------------------
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        """The gunicorn master (its workers are its children)."""
+        return self.child.process
 
     def start(self) -> "AppServer":
         if not self.db_path.exists():
             self.prepare_database()
-        cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-               "--workers", str(self.workers), "--worker-class", "gthread",
-               "--threads", str(self.threads), "--timeout", "120", "--graceful-timeout", "5",
-               "--access-logfile", "-", "--error-logfile", "-", "--preload", "wsgi:app"]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AppServerError(f"gunicorn exited with {self.process.returncode}:\n"
-                                     f"{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise AppServerError(f"the app did not answer /healthz within {START_TIMEOUT}s:\n"
-                             f"{self.log_tail()}")
+        self.child.start().wait_for_http(f"{self.url}/healthz", timeout=START_TIMEOUT)
+        return self
 
     def log_tail(self, lines: int = 80, skip: str | None = None) -> str:
         """The last lines the app logged (for failure messages), leaving out lines with `skip`."""
-        if not self.log_path.exists():
-            return "(no log)"
-        text = [line for line in self.log_path.read_text(errors="replace").splitlines()
-                if not (skip and skip in line)]
-        return f"--- {self.log_path} (last {lines} lines) ---\n" + "\n".join(text[-lines:])
+        return self.child.log_tail(lines, skip)
 
     def stop(self) -> None:
         """Stop gunicorn and its workers (idempotent)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=STOP_TIMEOUT)
+        self.child.stop()
 
     def cleanup(self) -> None:
         self.stop()

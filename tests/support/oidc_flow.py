@@ -6,7 +6,6 @@ sign-in at the app, performs the provider's authorization step over real HTTP
 """
 
 import re
-import socket
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from tests.support.oidc_provider import query_params
@@ -45,14 +44,6 @@ def with_query(url, **changes):
 def is_signed_in(client):
     """The login page sends signed-in users on and shows the form to everybody else."""
     return client.get("/login").status_code == 302
-
-
-def closed_port_url():
-    """An http URL on 127.0.0.1 where nothing listens (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def any_page(client):

@@ -4,11 +4,7 @@ The provider runs as a separate process (``python -m oidc_provider_mock``) on a 
 loopback port, so the app talks to it over real HTTP: discovery, JWKS, token exchange.
 Tests play the user's part at the provider's authorization form with ``requests``.
 
-Reuse from any test package (``tests`` has no ``__init__.py``, so put the repository
-root on ``sys.path`` first, as tests/oidc/conftest.py does)::
-
-    # tests/<area>/conftest.py
-    from tests.support.oidc_provider import oidc_provider  # noqa: F401  (the fixture)
+The session fixture ``oidc_provider`` is registered for every suite (tests/conftest.py)::
 
     def test_something(oidc_provider):
         oidc_provider.set_user("alice", email="alice@example.com", groups=["dev"])
@@ -21,8 +17,6 @@ import time, which the suite turns into errors.
 """
 
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,13 +29,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import requests
 
+from tests.support.child_process import ChildProcess
+
 HTTP_TIMEOUT = 10
 _STARTUP_DEADLINE = 60  # seconds; the machine is shared, a cold import can be slow
-_LISTENING = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
+_LISTENING = r"Uvicorn running on (http://127\.0\.0\.1:\d+)"
 
 
 class ProviderError(RuntimeError):
-    """The provider process did not start or answered unexpectedly."""
+    """The provider answered unexpectedly."""
 
 
 @dataclass
@@ -49,8 +45,7 @@ class OidcProvider:
     """Handle on a running provider process."""
 
     issuer: str
-    process: subprocess.Popen
-    log_path: Path
+    child: ChildProcess
 
     def set_user(self, sub: str, **claims) -> None:
         """Register (or replace) the claims the provider issues for ``sub``."""
@@ -82,17 +77,11 @@ class OidcProvider:
 
     def log(self) -> str:
         """Return what the provider logged so far (for failure messages)."""
-        return self.log_path.read_text(errors="replace")
+        return self.child.log()
 
     def stop(self) -> None:
         """Stop the process (idempotent); afterwards its port refuses connections."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        self.child.stop()
 
     def _submit(self, authorization_url: str, form: dict) -> str:
         if not authorization_url.startswith(self.issuer + "/"):
@@ -131,34 +120,9 @@ def running_oidc_provider(
     if require_nonce:
         args.append("--require-nonce")
     env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(
-            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-        )
-    provider = None
-    try:
-        provider = OidcProvider(_wait_for_issuer(process, log_path), process, log_path)
-        yield provider
-    finally:
-        if provider is None:
-            provider = OidcProvider("", process, log_path)
-        provider.stop()
-
-
-def _wait_for_issuer(process: subprocess.Popen, log_path: Path) -> str:
-    """Read the bound address from the provider's log once it listens."""
-    deadline = time.monotonic() + _STARTUP_DEADLINE
-    while time.monotonic() < deadline:
-        match = _LISTENING.search(log_path.read_text(errors="replace"))
-        if match:
-            return match.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise ProviderError(
-        f"OIDC provider did not start (exit code {process.poll()}):\n"
-        + log_path.read_text(errors="replace")
-    )
+    with ChildProcess("OIDC provider", args, log_path=log_path, env=env) as child:
+        issuer = child.wait_for_log(_LISTENING, timeout=_STARTUP_DEADLINE).group(1)
+        yield OidcProvider(issuer, child)
 
 
 @pytest.fixture(scope="session")

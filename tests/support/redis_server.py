@@ -13,34 +13,35 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import redis
 
-from tests.support.app_server import free_port
+from tests.support.child_process import ChildProcess, free_port
 
 START_TIMEOUT = 20  # seconds
-STOP_TIMEOUT = 10
 
 
 class RedisServerError(RuntimeError):
-    """redis-server is missing or did not come up."""
+    """redis-server is missing."""
 
 
 class RedisServer:
+    """redis-server on 127.0.0.1:<free port>, its files in a temporary directory."""
+
     def __init__(self):
         self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not os.access(self.binary, os.X_OK):
             raise RedisServerError("redis-server not found: install Debian's redis-server "
                                    "(scripts/bootstrap does)")
         self.root = Path(tempfile.mkdtemp(prefix="codex-redis-"))
-        self.log_path = self.root / "redis.log"
         self.port = free_port()
-        self.process: subprocess.Popen | None = None
+        cmd = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port),
+               "--dir", str(self.root), "--save", "", "--appendonly", "no",
+               "--daemonize", "no", "--logfile", ""]
+        self.child = ChildProcess("redis-server", cmd, log_path=self.root / "redis.log",
+                                  cwd=self.root)
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -49,44 +50,19 @@ class RedisServer:
         return redis.Redis.from_url(self.url(db), socket_timeout=5)
 
     def start(self) -> "RedisServer":
-        cmd = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port),
-               "--dir", str(self.root), "--save", "", "--appendonly", "no",
-               "--daemonize", "no", "--logfile", ""]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(cmd, cwd=self.root, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        with self.client() as probe:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RedisServerError(f"redis-server exited with {self.process.returncode}:"
-                                           f"\n{self.log_tail()}")
-                try:
-                    if probe.ping():
-                        return self
-                except redis.ConnectionError:
-                    pass
-                time.sleep(0.05)
-        self.stop()
-        raise RedisServerError(f"redis-server did not answer PING within {START_TIMEOUT}s:\n"
-                               f"{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
+        self.child.start()
+        try:
+            with self.client() as probe:
+                self.child.wait_until(lambda: _answers(probe), "answer to PING",
+                                      timeout=START_TIMEOUT, interval=0.05)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         """Stop the server's process group (idempotent) and remove its directory."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT)
+        self.child.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> "RedisServer":
@@ -94,3 +70,10 @@ class RedisServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _answers(probe: redis.Redis) -> bool:
+    try:
+        return probe.ping()
+    except redis.ConnectionError:
+        return False
