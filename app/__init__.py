@@ -30,9 +30,16 @@ def create_app(config=None):
     csrf.init_app(app)
     oauth.init_app(app)
 
-    from app.cluster import gateway
+    # Services every request may use, one per app (tests build many apps in one process).
+    from app import findings, oidc, plans, resources
+    from app.cluster import gateway, rbac_sync
 
     gateway.init_app(app)
+    rbac_sync.init_app(app)
+    findings.init_app(app)  # reads through the gateway
+    resources.init_app(app)
+    plans.init_app(app)
+    oidc.init_app(app)
 
     from app.web import errors, security_headers, templating
 
@@ -40,22 +47,17 @@ def create_app(config=None):
     templating.init_app(app)
     security_headers.init_app(app)
 
-    from app.blueprints import admin, auth, health
+    from app.blueprints import admin, auth, health, issues
+    from app.blueprints import oidc as oidc_views
+    from app.blueprints import plans as plan_views
+    from app.blueprints import resources as resource_views
 
-    app.register_blueprint(auth.bp)
+    for blueprint in (auth.bp, oidc_views.bp, admin.bp, health.bp, issues.bp, resource_views.bp,
+                      plan_views.bp):
+        app.register_blueprint(blueprint)
     from app import login_limits
 
     login_limits.init_app(app)  # after auth.bp: it wraps the sign-in view with its limits
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(health.bp)
-
-    from app import auth_oidc
-
-    auth_oidc.init_app(app)
-
-    _register_optional_blueprints(app)
-    # After the feature blueprints, so "/" is theirs when they exist; url_for("index") works always.
-    app.add_url_rule("/", endpoint="index", view_func=auth.index)
 
     from app import cli
 
@@ -73,15 +75,7 @@ def create_app(config=None):
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    @app.before_request
-    def _start_background_work():
-        # Started on the first request, never for CLI commands or at import.
-        if not app.extensions.get("codex_rbac_thread"):
-            from app.cluster.rbac_sync import start_periodic_sync
-
-            start_periodic_sync(app)
-
-    if app.config.get("CODEX_AUTO_MIGRATE", True):
+    if app.config["CODEX_AUTO_MIGRATE"]:
         upgrade_database(app)
     return app
 
@@ -127,16 +121,3 @@ def _fill_instance_defaults(app):
             log.warning("CODEX_SECRET_KEY not set: generated %s", key_file)
         app.config["SECRET_KEY"] = key_file.read_text().strip()
 
-
-def _register_optional_blueprints(app):
-    """Blueprints of later features register themselves when their module exists."""
-    import importlib
-
-    for name in ("issues", "resources", "plans"):
-        try:
-            module = importlib.import_module(f"app.blueprints.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"app.blueprints.{name}":
-                raise
-            continue
-        app.register_blueprint(module.bp)

@@ -60,7 +60,7 @@ class Config:
     CODEX_KUBE_TIMEOUT = _timeout(_env("CODEX_KUBE_TIMEOUT", "3,10"))
     CODEX_K8SGPT_NAMESPACE = _env("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
     # Seconds a process serves its cached K8sGPT Results before re-reading them in the
-    # background (0: read on every request). Issue 4, app/findings.py.
+    # background (0: read on every request). See app/findings.py.
     CODEX_RESULTS_MAX_AGE = float(_env("CODEX_RESULTS_MAX_AGE", "5"))
     CODEX_LIST_CACHE_TTL = float(_env("CODEX_LIST_CACHE_TTL", "5"))  # resource-table rows reuse, s
     CODEX_IMPERSONATION = _flag("CODEX_IMPERSONATION", True)
@@ -78,7 +78,7 @@ class Config:
     CODEX_ADMIN_GROUP = _env("CODEX_ADMIN_GROUP")
     CODEX_OIDC_TIMEOUT = float(_env("CODEX_OIDC_TIMEOUT", "10"))  # seconds per provider request
 
-    # Sign-in hardening (issue 9; app/login_limits.py, app/sessions.py).
+    # Sign-in hardening (app/login_limits.py, app/sessions.py).
     # Failed password sign-ins allowed per account (the username as typed, case-folded) and per
     # client address, as Flask-Limiter rate strings ("5 per minute", "5/minute;30/hour");
     # the next attempt gets 429 with Retry-After until the oldest failure leaves the window.
@@ -96,7 +96,7 @@ class Config:
     # the cookie's lifetime, renewed by every request).
     CODEX_SESSION_ABSOLUTE_LIFETIME = int(_env("CODEX_SESSION_ABSOLUTE_LIFETIME", "43200"))
 
-    # Plans (issue 5): the model server (read by app/plans/core/model_client.py) and the limits.
+    # Plans: the model server (read by app/plans/core/model_client.py) and the limits.
     CODEX_LLM_BASE_URL = _env("CODEX_LLM_BASE_URL", "http://127.0.0.1:8765/v1")
     CODEX_LLM_API_KEY = _env("CODEX_LLM_API_KEY", "offline")
     CODEX_LLM_MODEL = _env("CODEX_LLM_MODEL", "codex-offline-planner")

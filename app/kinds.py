@@ -35,6 +35,12 @@ class Kind:
     title: str
     namespaced: bool = True
     metadata_only: bool = False  # list as PartialObjectMetadata: the app never sees the body
+    grant_note: str = ""  # what an administrator must know before granting it
+
+    @property
+    def grant_label(self) -> str:
+        """The kind as the admin portal names it: its title, with its caveat if it has one."""
+        return f"{self.title} ({self.grant_note})" if self.grant_note else self.title
 
     @property
     def api_version(self) -> str:
@@ -100,9 +106,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("events", "Event", "", "v1", ("ev", "event"), _cols(
         ("type", "Type"), ("reason", "Reason"), ("object", "Object"), ("message", "Message"),
         ("count", "Count"), ("last_seen", "Last seen")), "Events"),
-    # Secrets are listed as metadata only: values never reach the app, let alone a page.
+    # Secrets are listed as metadata only: values never reach the app, let alone a page. But RBAC
+    # cannot grant names only: the user's own `list` returns the values (see the grant form).
     Kind("secrets", "Secret", "", "v1", ("sec", "secret"), _cols(NAME, AGE), "Secrets",
-         metadata_only=True),
+         metadata_only=True, grant_note="listing includes values"),
 )
 
 KIND_NAMES: tuple[str, ...] = tuple(k.name for k in KINDS)
@@ -116,6 +123,12 @@ def get_kind(name: str) -> Kind | None:
     return _BY_NAME.get(name)
 
 
+def grant_label(name: str) -> str:
+    """The admin portal's label for a grant name ('pods' -> 'Pods'); an unknown name as stored."""
+    kind = _BY_NAME.get(name)
+    return kind.grant_label if kind else name
+
+
 def resolve_alias(word: str) -> Kind | None:
     """Return the kind a K9s alias, plural or singular name stands for, or None."""
     return _BY_ALIAS.get((word or "").strip().lower())
@@ -125,7 +138,3 @@ def kind_for_api_kind(api_kind: str) -> Kind | None:
     """Return the kind whose objects carry this ``kind`` field (e.g. "Pod"), or None."""
     return _BY_API_KIND.get((api_kind or "").lower())
 
-
-def alias_map() -> dict[str, str]:
-    """Map every alias (and name) to its grant name, for the kind switcher."""
-    return {alias: k.name for alias, k in _BY_ALIAS.items()}

@@ -1,6 +1,6 @@
 """Read the finding and the gathered context out of a Cluster Codex prompt.
 
-The prompt templates (app/planning/prompts/) put the finding in a fenced ```finding JSON block
+The prompt templates (app/plans/core/prompts/) put the finding in a fenced ```finding JSON block
 and every gathered section in a fence whose info string carries ``context=<key>`` plus
 ``key=value`` attributes, e.g. ```` ```text context=log container=web previous=true ````.
 """
@@ -17,7 +17,7 @@ FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[ \t]*(?
 ATTR = re.compile(r"([\w-]+)=(\"[^\"]*\"|\S+)")
 MODE = re.compile(r"plan\s+type:\s*(remediation|root[\s_-]*cause)", re.I)
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet")
-# "owner ReplicaSet/web-7d9f8c6b5 could not be read (Forbidden)": a note of app/planning/context.py.
+# "owner ReplicaSet/web-7d9f8c6b5 could not be read (Forbidden)": a note of app/plans/core/context.py.
 UNREAD_OWNER = re.compile(r"^[-*]\s*owner\s+([A-Z]\w*)/([a-z0-9][a-z0-9.-]*)\s+could not be read", re.M)
 # A pod-template-hash as the ReplicaSet controller writes it (rand.SafeEncodeString of a uint32).
 TEMPLATE_HASH = re.compile(r"-([bcdfghjklmnpqrstvwxz2456789]{6,10})$")

@@ -7,14 +7,15 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from app import sessions
-from app.access import KINDS, is_admin
+from app.access import is_admin
+from app.kinds import KIND_NAMES
 from app.auth import audit
-from app.blueprints.auth import safe_next
 from app.cluster import rbac_sync
 from app.cluster.gateway import ClusterError, Unavailable, gateway
 from app.extensions import db
-from app.web.htmx import render
 from app.models import AuditEvent, Grant, User
+from app.web.htmx import render
+from app.web.urls import safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -165,7 +166,7 @@ def _user_page(user, status=200, errors=None, form=None):
     namespaces, cluster_error = _cluster_namespaces()
     return render("admin/user.html", block="panel", status=status, user=user,
                   grants=user.grants, namespaces=namespaces, cluster_error=cluster_error,
-                  errors=errors or {}, form=form or {}, kinds=KINDS)
+                  errors=errors or {}, form=form or {}, kinds=KIND_NAMES)
 
 
 @bp.get("/users/<int:user_id>")
@@ -183,7 +184,7 @@ def _validate_grant(form):
         errors["namespace"] = ("Not a valid namespace name: lower-case letters, digits and '-', "
                                "at most 63 characters.")
     kinds = form.getlist("kinds")
-    unknown = set(kinds) - set(KINDS)
+    unknown = set(kinds) - set(KIND_NAMES)
     if not kinds:
         errors["kinds"] = "Choose at least one kind."
     elif unknown:

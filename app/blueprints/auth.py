@@ -1,16 +1,15 @@
 """Local sign-in and sign-out."""
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 
-from app import login_limits, sessions
+from app import login_limits, oidc, sessions
 from app.auth import audit, record_login, user_with_password
 from app.extensions import db, login_manager
-from app.web.htmx import render
 from app.models import User
+from app.web.htmx import render
+from app.web.urls import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -28,19 +27,10 @@ def load_user(user_id):
     return user
 
 
-def safe_next(target):
-    """Keep only same-site paths as the post-login destination."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return None if parts.scheme or parts.netloc else target
-
-
 def _login_page(status=200, error=None, username=""):
     return render("auth/login.html", block="login_card", status=status, error=error,
                   username=username, next=safe_next(request.values.get("next")),
-                  oidc_enabled=bool(current_app.config.get("CODEX_OIDC_ISSUER"))
-                  and "oidc.login" in current_app.view_functions)
+                  oidc_enabled=oidc.settings() is not None)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -48,7 +38,7 @@ def login():
     """Show the sign-in form; check a local username and password."""
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(url_for("index"))
+            return redirect(url_for("issues.index"))
         return _login_page()
     username = request.form.get("username", "").strip()
     user = user_with_password(username, request.form.get("password", ""))
@@ -64,7 +54,7 @@ def login():
     session.clear()  # a fresh session: nothing from before the login survives
     record_login(user, "local")
     db.session.commit()
-    return redirect(next_url or url_for("index"), 303)
+    return redirect(next_url or url_for("issues.index"), 303)
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -88,12 +78,3 @@ def logout():
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), 303)
-
-
-def index():
-    """The home page until the issue dashboard exists: send people somewhere useful."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    if current_user.is_admin:
-        return redirect(url_for("admin.users"))
-    return render("auth/home.html")

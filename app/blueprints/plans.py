@@ -1,64 +1,35 @@
-"""Plans for findings (issue 5): the dialog, Generate, the SSE stream, Stop, history and prompts."""
+"""Plans for findings: the dialog, Generate, the SSE stream, Stop, history and prompts."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-import threading
 
-from flask import (Blueprint, Response, abort, current_app, redirect, request,
-                   stream_with_context, url_for)
+from flask import Blueprint, Response, abort, current_app, redirect, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
-from app.access import can_see, grants_for, is_admin, visible_namespaces
+from app.access import is_admin
 from app.cluster.gateway import gateway
 from app.extensions import db
-from app.web.htmx import is_htmx, render
 from app.models import PlanRun
-from app.plans.core.markdown import render_plan
-from app.plans.core.model_client import ModelClient, ModelSettings
-from app.plans.core.prompts import MODES, PromptError, build_messages, clean_user_context
-from app.plans import runs
+from app.plans import model_client, runs
 from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
+from app.plans.core.markdown import render_plan
+from app.plans.core.prompts import PromptError, build_messages, clean_user_context
+from app.plans.core.vocabulary import MODE_LABELS, MODES, STATUS_LABELS, RunStatus
 from app.plans.limits import PlanLimitReached, check_limits, reserve_run
 from app.plans.stream import StreamJob, generate, replay
+from app.web.current import current_access, current_reader
+from app.web.htmx import is_htmx, render
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
-MODEL_KEY = "codex_model_client"
-SWEPT_KEY = "codex_plan_swept"
-_model_lock = threading.Lock()
 DIALOG_ID = re.compile(r"plan-[0-9a-f]{12}")
 # One answer for "gone" and "not yours": a finding outside the user's grants must look exactly
 # like one that does not exist (same status, same body), and neither stores a run.
 UNAVAILABLE_MESSAGE = ("This finding is not available: K8sGPT no longer reports it (the problem may "
                        "be fixed, or the object was deleted), or you may not see it. Close this "
                        "dialog and reload the issues.")
-
-
-def model_client():
-    """This process's model client (one connection pool for every plan)."""
-    app = current_app._get_current_object()
-    with _model_lock:
-        client = app.extensions.get(MODEL_KEY)
-        if client is None:
-            client = ModelClient(ModelSettings.from_mapping(app.config))
-            app.extensions[MODEL_KEY] = client
-    return client
-
-
-@bp.before_app_request
-def _sweep_interrupted_runs():
-    # Once per process, on its first request: runs a crashed process left 'streaming' are over.
-    if request.blueprint == "health":  # probes must answer even when the database does not
-        return
-    app = current_app._get_current_object()
-    if app.extensions.get(SWEPT_KEY):
-        return
-    app.extensions[SWEPT_KEY] = True
-    count = runs.sweep_stale_runs(app.config.get("CODEX_PLAN_STALE_AFTER", 900))
-    if count:
-        app.logger.info("marked %d stale plan run(s) interrupted", count)
 
 
 def _mode(value):
@@ -71,9 +42,10 @@ def _dialog_id(result_name, mode):
     return "plan-" + hashlib.sha1(f"{result_name}/{mode}".encode()).hexdigest()[:12]
 
 
-def _allowed_namespaces(user):
+def _allowed_namespaces():
     """Namespaces a plan's commands may aim at without a flag (None: administrators)."""
-    return None if is_admin(user) else tuple(visible_namespaces(user))
+    namespaces = current_access().namespaces()
+    return None if namespaces is None else tuple(namespaces)
 
 
 def _visible_history(finding):
@@ -82,18 +54,18 @@ def _visible_history(finding):
 
 def _visible_history_of(kind, namespace, name):
     """The runs about one finding that the current user may read."""
-    grants = grants_for(current_user)
+    access = current_access()
     return [run for run in runs.history_for(kind, namespace, name)
-            if runs.readable_by(run, current_user, grants)]
+            if runs.readable_by(run, current_user, access)]
 
 
 def _dialog_page(finding, mode, result_name, status=200, **extra):
     """The dialog (fragment for htmx, a full page otherwise) for one finding and plan type."""
-    context = dict(finding=finding, mode=mode, mode_label=runs.MODE_LABELS[mode], result_name=result_name,
+    context = dict(finding=finding, mode=mode, mode_label=MODE_LABELS[mode], result_name=result_name,
                    dialog_id=_dialog_id(result_name, mode), as_dialog=is_htmx(),
                    context_limit=current_app.config["CODEX_PLAN_CONTEXT_LIMIT"],
                    history=_visible_history(finding) if finding else [], user_context="", error=None,
-                   status_labels=runs.STATUS_LABELS, mode_labels=runs.MODE_LABELS)
+                   status_labels=STATUS_LABELS, mode_labels=MODE_LABELS)
     context.update(extra)
     return render("plans/dialog.html", block="dialog", status=status, **context)
 
@@ -117,13 +89,13 @@ def dialog():
     return _dialog_page(finding, mode, result_name)
 
 
-def _visible_finding(result_name, grants=None):
+def _visible_finding(result_name):
     """The finding behind a Result if it exists and the user may see it, else None (no difference)."""
     try:
         finding = load_finding(gateway(), result_name)
     except FindingGone:
         return None
-    return finding if can_see(current_user, finding.namespace or None, grants=grants) else None
+    return finding if current_access().allows(finding.namespace or None) else None
 
 
 @bp.post("/runs")
@@ -133,15 +105,13 @@ def create():
     form = request.form
     mode, result_name, raw_context = _mode(form.get("mode")), form.get("result", ""), form.get("context", "")
     limit = current_app.config["CODEX_PLAN_CONTEXT_LIMIT"]
-    grants = grants_for(current_user)
     try:
         check_limits(current_user.id, current_app.config)  # a fast, optimistic count
         user_context = clean_user_context(raw_context, limit)
-        finding = _visible_finding(result_name, grants)
+        finding = _visible_finding(result_name)
         if finding is None:
             return _form_error(result_name, mode, raw_context, UNAVAILABLE_MESSAGE, 404)
-        gathered = live_context(gateway(), current_user, grants, finding,
-                                current_app.config["CODEX_PLAN_CONTEXT_BUDGET"])
+        gathered = live_context(current_reader(), finding, current_app.config["CODEX_PLAN_CONTEXT_BUDGET"])
         messages = build_messages(finding, mode, user_context, gathered, user_context_limit=limit)
         # The slot is taken atomically here, whatever ran concurrently since the fast count.
         run = reserve_run(current_user.id, current_app.config, result_name=result_name,
@@ -178,7 +148,7 @@ def _owned_run(run_id):
 def _visible_run(run_id):
     """A run the user may read now (see runs.readable_by), else 404 like a missing one."""
     run = db.session.get(PlanRun, run_id)
-    if run is None or not runs.readable_by(run, current_user):
+    if run is None or not runs.readable_by(run, current_user, current_access()):
         abort(404, "That plan does not exist or you may not see it.")
     return run
 
@@ -188,17 +158,17 @@ def _visible_run(run_id):
 def stream(run_id):
     """Stream the run's plan as server-sent events (only to the user who started it)."""
     run = _owned_run(run_id)
-    allowed = _allowed_namespaces(current_user)
-    granted = runs.readable_by(run, current_user)
+    allowed = _allowed_namespaces()
+    granted = runs.readable_by(run, current_user, current_access())
     status, messages = run.status, runs.messages_of(run)
-    if status != runs.STREAMING and not granted:
+    if status != RunStatus.STREAMING and not granted:
         # A finished plan is history: after a revoke even its owner may not replay it.
         abort(404, "That plan does not exist or you may not see it.")
     # One pooled connection at a time per request: the claim and the stream's writes take their
     # own short ones, and a stream may last minutes.
     db.session.close()
-    if status == runs.STREAMING and not granted:
-        runs.finish_run(run_id, runs.FAILED, "", "Access to the namespace was revoked before streaming.")
+    if status == RunStatus.STREAMING and not granted:
+        runs.finish_run(run_id, RunStatus.FAILED, "", "Access to the namespace was revoked before streaming.")
         events = replay(_detached_run(run_id), allowed)
     elif runs.claim_stream(run_id):
         events = generate(StreamJob(run_id, messages, allowed), model_client())
@@ -222,7 +192,7 @@ def _detached_run(run_id):
 def stop(run_id):
     """Stop a streaming plan (its owner only); the stream ends at the next chunk."""
     run = _owned_run(run_id)
-    message = "Stopping…" if run.status == runs.STREAMING else "This plan has already ended."
+    message = "Stopping…" if run.status == RunStatus.STREAMING else "This plan has already ended."
     runs.request_stop(run)
     if not is_htmx():
         return redirect(url_for("plans.show", run_id=run_id), 303)
@@ -234,10 +204,10 @@ def stop(run_id):
 def show(run_id):
     """Show one run: the plan as rendered Markdown, its text to copy, status and timings."""
     run = _visible_run(run_id)
-    plan_html = render_plan(run.output_text, _allowed_namespaces(current_user),
-                            streaming=run.status == runs.STREAMING)
+    plan_html = render_plan(run.output_text, _allowed_namespaces(),
+                            streaming=run.status == RunStatus.STREAMING)
     return render("plans/run.html", block="run", run=run, plan_html=plan_html,
-                  status_labels=runs.STATUS_LABELS, mode_labels=runs.MODE_LABELS,
+                  status_labels=STATUS_LABELS, mode_labels=MODE_LABELS, RunStatus=RunStatus,
                   owner=run.user_id == current_user.id)
 
 
@@ -256,10 +226,10 @@ def prompt(run_id):
 def history():
     """List the runs about one finding, for users who have its namespace."""
     kind, namespace, name = (request.args.get(key, "") for key in ("kind", "namespace", "name"))
-    if not can_see(current_user, namespace or None):
+    if not current_access().allows(namespace or None):
         abort(404, "That finding does not exist or you may not see it.")
     dialog_id = request.args.get("dialog", "")
     return render("plans/history.html", block="history", kind=kind, namespace=namespace, name=name,
                   dialog_id=dialog_id if DIALOG_ID.fullmatch(dialog_id) else "",
-                  history=_visible_history_of(kind, namespace, name), status_labels=runs.STATUS_LABELS,
-                  mode_labels=runs.MODE_LABELS)
+                  history=_visible_history_of(kind, namespace, name), status_labels=STATUS_LABELS,
+                  mode_labels=MODE_LABELS)

@@ -10,41 +10,22 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from app.access import grants_for, is_admin
-from app.blueprints.issues import findings_for
+from app.access import Access
 from app.cluster.gateway import ClusterError, Forbidden, NotFound, Unavailable, gateway
-from app.web.htmx import is_htmx, render
-from app.kinds import KINDS, Kind, get_kind, kind_for_api_kind
-from app.resources.api import UserReader
+from app.cluster.user_reader import UserReader
+from app.findings import findings_for
+from app.kinds import Kind, get_kind, resolve_alias
 from app.resources.format import row_cells
 from app.resources.listing import SORT_LIMIT, Query, list_page
 from app.resources.yaml_view import object_yaml
+from app.web.current import current_access, current_reader
+from app.web.htmx import is_htmx, render
+from app.web.urls import object_url
 
 bp = Blueprint("resources", __name__, url_prefix="/resources")
 
 VIEW_ID = "resource-view"
 TABLE_ID = "resource-table"
-
-
-class Access:
-    """What the current user may read: kinds -> namespaces (None: every namespace)."""
-
-    def __init__(self, user):
-        self.admin = is_admin(user)
-        self.grants = grants_for(user)
-
-    def kinds(self) -> list[Kind]:
-        granted = {k for kinds in self.grants.values() for k in kinds}
-        return [k for k in KINDS if self.admin or k.name in granted]
-
-    def namespaces(self, kind: Kind) -> list[str] | None:
-        """Sorted namespaces where the kind is granted; None for administrators (all)."""
-        if self.admin:
-            return None
-        return sorted(ns for ns, kinds in self.grants.items() if kind.name in kinds)
-
-    def allows(self, kind: Kind, namespace: str) -> bool:
-        return self.admin or kind.name in self.grants.get(namespace, ())
 
 
 def _kind_or_404(name: str) -> Kind:
@@ -75,21 +56,11 @@ def _namespace_choices(access: Access, kind: Kind) -> list[str]:
         return []
 
 
-@bp.app_context_processor
-def switcher():
-    """Give templates switcher_kinds(): the kinds (with K9s aliases) the user may open."""
-
-    def switcher_kinds() -> list[Kind]:
-        return Access(current_user).kinds() if current_user.is_authenticated else []
-
-    return {"switcher_kinds": switcher_kinds}
-
-
 @bp.get("/")
 @login_required
 def home():
     """Open the first granted kind's tab."""
-    kinds = Access(current_user).kinds()
+    kinds = current_access().kinds()
     if not kinds:
         return render("resources/index.html", kind=None, tabs=[], error=None)
     return redirect(url_for("resources.index", kind=kinds[0].name))
@@ -98,16 +69,19 @@ def home():
 @bp.get("/<kind>")
 @login_required
 def index(kind):
-    """List one kind across the granted namespaces, one page at a time."""
+    """List one kind across the granted namespaces, one page at a time (/resources/po works too)."""
+    alias = resolve_alias(kind)
+    if alias is not None and alias.name != kind:
+        return redirect(url_for("resources.index", kind=alias.name, **request.args))
     kind = _kind_or_404(kind)
-    access = Access(current_user)
+    access = current_access()
     if kind not in access.kinds():
         abort(404)
     query = Query(namespace=request.args.get("ns", "").strip(), text=request.args.get("q", ""),
                   sort=request.args.get("sort", ""), desc=request.args.get("desc") == "1",
                   cursor=request.args.get("cursor", ""))
     if query.namespace:
-        if not access.allows(kind, query.namespace):
+        if not access.allows(query.namespace, kind):
             abort(404)
         namespaces: list[str | None] = [query.namespace]
     else:
@@ -115,7 +89,7 @@ def index(kind):
         namespaces = [None] if granted is None else list(granted)
     page, error, status = None, None, 200
     try:
-        page = list_page(UserReader(gateway(), current_user), kind, namespaces, query)
+        page = list_page(current_reader(), kind, namespaces, query)
     except ClusterError as exc:
         error, status = _cluster_error(exc)
         if exc.status == 410:  # the continue token expired: start again from the first page
@@ -139,17 +113,11 @@ def _block(blocks=(VIEW_ID, TABLE_ID)) -> str | None:
 
 
 def _owner_links(access: Access, namespace: str, obj: dict) -> list[dict]:
-    links = []
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if not isinstance(ref, dict):
-            continue
-        kind = kind_for_api_kind(str(ref.get("kind", "")))
-        name = str(ref.get("name", ""))
-        url = None
-        if kind and name and "/" not in name and access.allows(kind, namespace):
-            url = url_for("resources.detail", kind=kind.name, namespace=namespace, name=name)
-        links.append({"kind": str(ref.get("kind", "")), "name": name, "url": url})
-    return links
+    refs = [ref for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
+            if isinstance(ref, dict)]
+    return [{"kind": str(ref.get("kind", "")), "name": str(ref.get("name", "")),
+             "url": object_url(access, str(ref.get("kind", "")), namespace, str(ref.get("name", "")))}
+            for ref in refs]
 
 
 def _events(reader: UserReader, access: Access, kind: Kind, namespace: str, name: str):
@@ -157,7 +125,7 @@ def _events(reader: UserReader, access: Access, kind: Kind, namespace: str, name
     events_kind = get_kind("events")
     if kind is events_kind:
         return [], None
-    if not access.allows(events_kind, namespace):
+    if not access.allows(namespace, events_kind):
         return [], "Events are not granted to you in this namespace."
     try:
         items = reader.events_for(namespace, kind.api_kind, name)
@@ -171,10 +139,10 @@ def _events(reader: UserReader, access: Access, kind: Kind, namespace: str, name
 def detail(kind, namespace, name):
     """Show one object: YAML without managed fields or secret values, events, owner, issues."""
     kind = _kind_or_404(kind)
-    access = Access(current_user)
-    if not access.allows(kind, namespace):
+    access = current_access()
+    if not access.allows(namespace, kind):
         abort(404)  # same answer as a missing object: existence is not revealed
-    reader = UserReader(gateway(), current_user)
+    reader = current_reader()
     try:
         obj = reader.get(kind, namespace, name)
     except NotFound:
@@ -185,8 +153,7 @@ def detail(kind, namespace, name):
                       namespace=namespace, name=name, error=error, tabs=access.kinds(),
                       view_id=VIEW_ID)
     events, events_note = _events(reader, access, kind, namespace, name)
-    findings, _ = findings_for(current_user)
-    issues = [f for f in findings if f.namespace == namespace and f.name == name
+    issues = [f for f in findings_for(access)[0] if f.namespace == namespace and f.name == name
               and f.kind.lower() == kind.api_kind.lower()]
     response = render(
         "resources/detail.html", block=_block((VIEW_ID,)), kind=kind, namespace=namespace,

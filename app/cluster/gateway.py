@@ -24,8 +24,7 @@ from kubernetes.config.config_exception import ConfigException
 from app.cluster import paths
 from app.cluster.errors import (ClusterError, Conflict, Forbidden, InvalidName,  # noqa: F401 - re-exported
                                 NotFound, Unavailable)
-from app.config import default_kubeconfig
-from app.kinds import get_kind
+from app.config import Config, default_kubeconfig
 from app.redact import strip_secret_values
 
 EXTENSION_KEY = "codex_gateway"
@@ -33,7 +32,7 @@ EXTENSION_KEY = "codex_gateway"
 RESULTS_PATH = "/apis/core.k8sgpt.ai/v1alpha1"
 
 
-def user_subject_name(user_id, users_namespace="cluster-codex-users"):
+def user_subject_name(user_id, users_namespace=Config.CODEX_USERS_NAMESPACE):
     """The ServiceAccount-shaped username the API server sees for an app user."""
     return f"system:serviceaccount:{users_namespace}:user-{user_id}"
 
@@ -41,9 +40,11 @@ def user_subject_name(user_id, users_namespace="cluster-codex-users"):
 class Gateway:
     """Cluster access for one app: cached clients, default timeouts, domain errors."""
 
-    def __init__(self, kubeconfig=None, context=None, timeout=(3, 10), impersonation=True,
-                 users_namespace="cluster-codex-users", users_group="cluster-codex:users",
-                 k8sgpt_namespace="k8sgpt", max_user_clients=256):
+    # Keyword defaults are Config's: a gateway built by hand (tests, CLI) behaves like the app's.
+    def __init__(self, kubeconfig=None, context=None, timeout=Config.CODEX_KUBE_TIMEOUT,
+                 impersonation=Config.CODEX_IMPERSONATION, users_namespace=Config.CODEX_USERS_NAMESPACE,
+                 users_group=Config.CODEX_USERS_GROUP, k8sgpt_namespace=Config.CODEX_K8SGPT_NAMESPACE,
+                 max_user_clients=256):
         self.kubeconfig = kubeconfig
         self.context = context
         self.timeout = timeout
@@ -61,13 +62,13 @@ class Gateway:
     @classmethod
     def from_config(cls, config):
         return cls(
-            kubeconfig=config.get("CODEX_KUBECONFIG"),
-            context=config.get("CODEX_KUBE_CONTEXT"),
-            timeout=tuple(config.get("CODEX_KUBE_TIMEOUT", (3, 10))),
-            impersonation=config.get("CODEX_IMPERSONATION", True),
-            users_namespace=config.get("CODEX_USERS_NAMESPACE", "cluster-codex-users"),
-            users_group=config.get("CODEX_USERS_GROUP", "cluster-codex:users"),
-            k8sgpt_namespace=config.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt"),
+            kubeconfig=config["CODEX_KUBECONFIG"],
+            context=config["CODEX_KUBE_CONTEXT"],
+            timeout=tuple(config["CODEX_KUBE_TIMEOUT"]),
+            impersonation=config["CODEX_IMPERSONATION"],
+            users_namespace=config["CODEX_USERS_NAMESPACE"],
+            users_group=config["CODEX_USERS_GROUP"],
+            k8sgpt_namespace=config["CODEX_K8SGPT_NAMESPACE"],
         )
 
     # -- clients ---------------------------------------------------------
@@ -211,38 +212,6 @@ class Gateway:
         namespace = paths.namespace_segment(self.k8sgpt_namespace)
         return self.get(self.as_app(),
                         f"{RESULTS_PATH}/namespaces/{namespace}/results/{paths.name_segment(name)}")
-
-    def object_path(self, kind, namespace, name=None, subresource=None):
-        """The REST path of a registered kind's collection or object, every segment checked."""
-        registered = get_kind(kind)
-        if registered is None:
-            raise NotFound(f"unknown kind {kind!r}")
-        if name is None:
-            return registered.collection_path(namespace)
-        return registered.object_path(namespace, name, subresource)
-
-    def list_objects(self, user, kind, namespace, **query):
-        """The list response ({'items': [...], 'metadata': {...}}) of `kind` in `namespace`, as the user.
-
-        Extra keyword arguments become query parameters (labelSelector, fieldSelector,
-        limit, continue ...).
-        """
-        return self.get(self.as_user(user), self.object_path(kind, namespace), **query)
-
-    def get_object(self, user, kind, namespace, name):
-        """One object of `kind`, as the user."""
-        return self.get(self.as_user(user), self.object_path(kind, namespace, name))
-
-    def pod_log(self, user, namespace, name, container=None, previous=False, tail_lines=200,
-                limit_bytes=None):
-        """The pod's log text, as the user."""
-        data = self.request(
-            self.as_user(user), "GET", self.object_path("pods", namespace, name, "log"),
-            query={"container": container, "previous": "true" if previous else None,
-                   "tailLines": tail_lines, "limitBytes": limit_bytes},
-            raw=True,
-        )
-        return data.decode("utf-8", errors="replace")
 
     def list_k8sgpts(self, namespace=None):
         """K8sGPT objects (the operator's configuration, as the app) in the K8sGPT namespace."""

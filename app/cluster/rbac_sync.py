@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from app.access import KINDS
 from app.cluster import paths
 from app.cluster.gateway import ClusterError, Conflict, NotFound, Unavailable, gateway, user_subject_name
 from app.extensions import db
+from app.kinds import KIND_NAMES
 from app.models import Grant, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,12 @@ def desired_bindings(user, gw):
         return {}
     wanted = {}
     for grant in user.grants:
-        for kind in sorted(grant.kinds & set(KINDS)):
+        for kind in sorted(grant.kinds & set(KIND_NAMES)):
             name = role_binding_name(user.id, kind)
             wanted[(grant.namespace, name)] = _binding("RoleBinding", name, user.id, kind, gw,
                                                        grant.namespace)
     if user.is_admin:
-        for kind in KINDS:
+        for kind in KIND_NAMES:
             name = admin_binding_name(user.id, kind)
             wanted[(None, name)] = _binding("ClusterRoleBinding", name, user.id, kind, gw)
     return wanted
@@ -255,9 +255,18 @@ def sync_pending(gw=None, retry_after=30):
     return True
 
 
+def init_app(app):
+    """Start the periodic sync on the app's first request: never for CLI commands or at import."""
+
+    @app.before_request
+    def _start_periodic_sync():
+        if not app.extensions.get("codex_rbac_thread"):
+            start_periodic_sync(app)
+
+
 def start_periodic_sync(app):
     """Run sync_all at start and then every CODEX_RBAC_SYNC_INTERVAL seconds, in a daemon thread."""
-    interval = app.config.get("CODEX_RBAC_SYNC_INTERVAL", 0)
+    interval = app.config["CODEX_RBAC_SYNC_INTERVAL"]
     if interval <= 0 or app.extensions.get("codex_rbac_thread"):
         return None
 
@@ -265,7 +274,7 @@ def start_periodic_sync(app):
         while True:
             with app.app_context():
                 try:
-                    report = sync_all(prune=app.config.get("CODEX_RBAC_PRUNE", False))
+                    report = sync_all(prune=app.config["CODEX_RBAC_PRUNE"])
                     log.info("RBAC sync: %s", report.summary())
                 except ClusterError as exc:
                     log.warning("RBAC sync postponed: %s", exc.message)

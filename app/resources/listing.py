@@ -17,7 +17,7 @@ already formatted, in a short-lived `RowCache` keyed by the reader's identity (u
 name) and by everything that decides the chunk (kind, namespace, limit, continue token, label
 selector). A user only ever gets rows the API server gave to that same user; grants are still
 checked by the blueprint on every request before any chunk is asked for. Entries expire after
-``ttl`` seconds (``CODEX_LIST_CACHE_TTL``, default 5; 0 turns the cache off) and the cache is
+``ttl`` seconds (``CODEX_LIST_CACHE_TTL``; 0 turns the cache off) and the cache is
 bounded by its total number of rows (least recently used entries go first).
 """
 
@@ -37,7 +37,6 @@ from app.resources.format import Cell, row_cells
 PAGE_SIZE = 50
 CHUNK = 500  # objects per API request when a filter or a sort needs more than one page
 SORT_LIMIT = 5000
-CACHE_TTL = 5.0  # seconds a listed chunk is reused (CODEX_LIST_CACHE_TTL)
 CACHE_MAX_ROWS = 20_000  # bound of the cache, in rows over all entries
 # Bound in entries too: an empty answer costs no rows, and every distinct selector is a new key.
 CACHE_MAX_ENTRIES = 2_000
@@ -111,7 +110,7 @@ class RowCache:
     Keys must include the identity the chunk was read as; `_chunk` builds them.
     """
 
-    def __init__(self, ttl: float = CACHE_TTL, max_rows: int = CACHE_MAX_ROWS,
+    def __init__(self, ttl: float, max_rows: int = CACHE_MAX_ROWS,
                  clock: Callable[[], float] = time.monotonic, max_entries: int = CACHE_MAX_ENTRIES):
         self.ttl = ttl
         self._clock = clock

@@ -30,6 +30,3 @@ def render(template, block=None, status=200, **context):
     response.vary.add("HX-Request")
     return response
 
-
-# The name used in CONVENTIONS.md.
-render_page_or_block = render

@@ -1,24 +1,34 @@
-"""Jinja globals shared by every template."""
+"""Every Jinja global and filter, in one place: templates ask these, views don't inject them."""
 
-from flask import current_app, url_for
-from werkzeug.routing import BuildError
+from __future__ import annotations
 
-from app.access import KINDS, is_admin, kind_label
+from flask_login import current_user
+
+from app.access import is_admin
+from app.kinds import grant_label
+from app.resources.format import human_age
+from app.web.current import current_access
+from app.web.urls import object_url, plan_url
 
 
-def endpoint_url(endpoint, **values):
-    """url_for(endpoint) when that endpoint is registered, else None (features still to come)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:  # the endpoint needs arguments we don't have
-        return None
+def detail_url(finding) -> str | None:
+    """The detail view of the object a finding is about, when the user may open it."""
+    return object_url(current_access(), finding.kind, finding.namespace, finding.name)
+
+
+def switcher_kinds():
+    """The kinds (with their K9s aliases) the user may open, for the kind switcher."""
+    return current_access().kinds() if current_user.is_authenticated else []
+
+
+def _datetime(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 
 
 def init_app(app):
     app.jinja_env.globals.update(
-        endpoint_url=endpoint_url, kind_label=kind_label, KINDS=KINDS, is_admin=is_admin,
+        is_admin=is_admin, grant_label=grant_label, human_age=human_age, plan_url=plan_url,
+        detail_url=detail_url, switcher_kinds=switcher_kinds,
     )
-    app.jinja_env.filters["kind_label_filter"] = kind_label
-    app.jinja_env.filters["datetime"] = lambda value: value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+    app.jinja_env.filters["grant_label"] = grant_label
+    app.jinja_env.filters["datetime"] = _datetime

@@ -5,7 +5,7 @@ import re
 from kubernetes import client
 from playwright.sync_api import expect
 
-from app.access import KINDS
+from app.kinds import KIND_NAMES as KINDS
 from tests.browser.browser_helpers import (
     add_grant, create_local_user, grant_row, open_admin_user, sign_in_sso, wait_for_rows,
     wait_for_team_findings,

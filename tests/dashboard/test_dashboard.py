@@ -12,7 +12,7 @@ import yaml
 from markupsafe import escape
 
 from app import create_app
-from app.blueprints.issues import STORE_KEY
+from app.findings import STORE_KEY
 from app.config import TestConfig
 from app.extensions import db
 from app.findings import REPORT_WITHIN, ResultStore
@@ -99,13 +99,10 @@ def test_refresh_fragment_keeps_the_query_and_varies(world, dev_a):
     assert "<html" in page_text(full) and 'name="q" value="web"' in page_text(full)
 
 
-def test_play_buttons_follow_the_plans_endpoint(world, app, dev_a):
+def test_play_buttons_open_the_plan_dialog(world, dev_a):
     text = page_text(dev_a.get("/"))
-    assert "Remediation plan" in text and "Root cause" in text
-    if "plans.dialog" in app.view_functions:
-        assert f"result={world['results']['a_pod']}" in text
-    else:
-        assert "disabled" in text
+    assert "Remediation plan" in text and "mode=remediation" in text and "mode=root_cause" in text
+    assert f"/plans/dialog?result={world['results']['a_pod']}" in text
 
 
 def test_user_without_grants_is_told_to_ask(world, make_user, login):

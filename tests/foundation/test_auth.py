@@ -165,15 +165,19 @@ def test_htmx_request_with_csrf_header_is_accepted(client, auth, make_user):
     assert response.status_code == 303
 
 
-def test_sso_link_shows_when_oidc_is_configured(app, client):
-    from flask import Blueprint
+def test_sso_link_shows_when_oidc_is_configured(client, tmp_path):
+    from app import create_app
+    from app.config import TestConfig
 
-    app.config["CODEX_OIDC_ISSUER"] = "https://idp.example"
-    # Stand-in for app.auth_oidc's blueprint: only the endpoint name matters to the link.
-    oidc = Blueprint("oidc", __name__)
-    oidc.add_url_rule("/auth/oidc/login", "login", lambda: "")
-    app.register_blueprint(oidc)
-    page = client.get("/login")
+    assert b"Sign in with SSO" not in client.get("/login").data
+    assert client.get("/auth/oidc/login").status_code == 404  # not configured: no such page
+
+    class WithSso(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'sso.db'}"
+        CODEX_OIDC_ISSUER = "https://idp.example"
+        CODEX_OIDC_CLIENT_ID = "codex"
+
+    page = create_app(WithSso).test_client().get("/login")  # the provider is only asked on click
     assert b"Sign in with SSO" in page.data and b"/auth/oidc/login" in page.data
 
 

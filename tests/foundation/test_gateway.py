@@ -2,7 +2,8 @@
 
 import pytest
 
-from app.cluster.gateway import Gateway, NotFound, Unavailable, user_subject_name
+from app.cluster.gateway import Gateway, Unavailable, user_subject_name
+from app.kinds import get_kind
 
 
 def test_missing_kubeconfig_is_unavailable(tmp_path):
@@ -24,11 +25,9 @@ def test_unreachable_api_server_is_unavailable_since_the_first_failure(unreachab
         gw.close()
 
 
-def test_unknown_kind_is_not_found(unreachable_kubeconfig):
-    gw = Gateway(kubeconfig=unreachable_kubeconfig)
-    with pytest.raises(NotFound):
-        gw.object_path("nodes", "default")
-    assert gw.object_path("deployments", "team-a", "web") == \
+def test_kind_paths_come_from_the_registry():
+    assert get_kind("nodes") is None
+    assert get_kind("deployments").object_path("team-a", "web") == \
         "/apis/apps/v1/namespaces/team-a/deployments/web"
 
 

@@ -4,13 +4,21 @@ import base64
 
 import pytest
 
+from app.access import Access, access_for
 from app.cluster.gateway import Forbidden, gateway
+from app.cluster.user_reader import UserReader
 from app.extensions import db
 from app.kinds import get_kind
 from app.models import User
-from app.resources.api import UserReader
+from app.resources import row_cache
 from app.resources.listing import Query, list_page
 from tests.dashboard.view_fixtures import SECRET_VALUE, XSS, page_text
+
+
+def _reader(user, checked=True):
+    """The app's reader for `user`; unchecked, the app's own grant check is waived (an
+    administrator's Access) so what is tested is the API server's answer to the user."""
+    return UserReader(gateway(), user, access_for(user) if checked else Access(admin=True), row_cache())
 
 
 def test_pods_tab_lists_granted_namespace_only(world, dev_a):
@@ -105,7 +113,7 @@ def test_sortable_columns(world, dev_a):
 def test_pages_follow_each_other_without_gaps(world, app, dev_a):
     with app.test_request_context():
         user = db.session.scalar(db.select(User).where(User.username == "dev-a"))
-        reader = UserReader(gateway(), user)
+        reader = _reader(user)
         pods = get_kind("pods")
         seen, cursor = [], ""
         for _ in range(5):
@@ -115,11 +123,20 @@ def test_pages_follow_each_other_without_gaps(world, app, dev_a):
             if not cursor:
                 break
         filtered = list_page(reader, pods, [world["ns_a"]], Query(text="web-2"), page_size=1)
-        # The API server backs the app's check: dev-a's own reads of B are refused.
+        # The app refuses dev-a's reads of B before asking, and the API server backs it.
         with pytest.raises(Forbidden):
             reader.list(pods, world["ns_b"])
+        with pytest.raises(Forbidden):
+            _reader(user, checked=False).list(pods, world["ns_b"])
     assert seen == [["web-0", "web-1"], ["web-2"]]
     assert [row.name for row in filtered.rows] == ["web-2"] and filtered.next_cursor is None
+
+
+def test_a_k9s_alias_in_the_url_opens_its_kind(world, dev_a):
+    response = dev_a.get(f"/resources/po?ns={world['ns_a']}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/resources/pods?ns={world['ns_a']}"
+    assert dev_a.get("/resources/nope").status_code == 404
 
 
 def test_table_fragment_for_htmx(world, dev_a):
@@ -143,8 +160,8 @@ def test_cached_listing_is_never_shared_between_users(world, app, make_user, log
     pods = get_kind("pods")
     query = Query(text="web")
     with app.test_request_context():
-        both = UserReader(gateway(), db.session.get(User, both_id))
-        only_b = UserReader(gateway(), db.session.get(User, b_id))
+        both = _reader(db.session.get(User, both_id), checked=False)
+        only_b = _reader(db.session.get(User, b_id), checked=False)
         assert both.row_cache is only_b.row_cache is not None  # one cache per app
         first = list_page(both, pods, [world["ns_a"]], query)
         assert {row.namespace for row in first.rows} == {world["ns_a"]}

@@ -48,7 +48,7 @@ def test_invalid_names_are_not_found_and_never_reach_the_network(unreachable_kub
             gw.get(gw.as_app(), "/api/v1/namespaces/team-a/pods/../secrets")
         assert isinstance(raised.value, NotFound)
         with pytest.raises(InvalidName):
-            gw.object_path("pods", "team-a", EVIL_OWNER)
+            get_kind("pods").object_path("team-a", EVIL_OWNER)
         with pytest.raises(InvalidName):
             gw.get_result("../../secrets")
     finally:

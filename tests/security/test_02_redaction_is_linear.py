@@ -17,7 +17,7 @@ import pytest
 
 from app.plans.core import context as context_module
 from app.plans.core.context import MAX_LINE_CHARS, gather_context
-from app.plans.core.finding import Finding
+from app.findings import Finding
 from app.redact import REDACTED, redact_text
 from bench.redact_bench import SHAPES, adversarial
 from tests.plans_core.planning_samples import PLANTED_PASSWORD, PLANTED_TOKEN, crash_loop, event

@@ -1,4 +1,4 @@
-"""Sign-in can't be brute-forced or enumerated (issue 9, hole 5).
+"""Sign-in can't be brute-forced or enumerated.
 
 Failed attempts are counted per account and per client address (defaults: 5 and 20 a minute);
 the next one gets the sign-in form again with 429, a readable wait and Retry-After. Counts kept

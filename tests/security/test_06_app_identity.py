@@ -1,4 +1,4 @@
-"""The app's own identity manages only Cluster Codex's bindings (charts/cluster-codex, issue 9 hole 6).
+"""The app's own identity manages only Cluster Codex's bindings (charts/cluster-codex).
 
 RBAC lets that identity create, change and delete any RoleBinding and ClusterRoleBinding, and bind
 any role whose permissions it holds; the chart's ValidatingAdmissionPolicy narrows it to bindings
@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from kubernetes import client
 
-from app.access import KINDS  # noqa: E402
+from app.kinds import KIND_NAMES as KINDS  # noqa: E402
 from app.cluster.rbac_sync import MANAGED_BY, MANAGED_BY_VALUE, USER_ID_LABEL, sync_user
 from app.extensions import db
 from app.models import Grant, User

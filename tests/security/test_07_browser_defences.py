@@ -1,4 +1,4 @@
-"""Issue 9, hole 7: browser-side defences.
+"""Browser-side defences.
 
 Every response carries a Content-Security-Policy that allows only our own script files (no inline
 script, no event-handler attributes, no eval) and no framing, plus nosniff, a referrer policy and

@@ -31,7 +31,7 @@ def test_cache_entries_are_bounded_even_when_answers_are_empty():
 
 
 def test_default_cache_has_an_entry_bound():
-    assert RowCache().max_entries <= 10_000
+    assert RowCache(ttl=5).max_entries <= 10_000
 
 
 def test_a_forged_cursor_cannot_ask_for_an_unpaged_list():

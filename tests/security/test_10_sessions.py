@@ -1,4 +1,4 @@
-"""Sessions end when their reason does (issue 9, hole 10).
+"""Sessions end when their reason does.
 
 Signing out, being disabled and a password change end every session of that user; no session
 outlives CODEX_SESSION_ABSOLUTE_LIFETIME however active it is; an SSO login that changes admin

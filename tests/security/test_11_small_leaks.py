@@ -1,4 +1,4 @@
-"""Small leaks (issue 9, hole 11): /readyz reasons and stray OIDC callbacks.
+"""Small leaks: /readyz reasons and stray OIDC callbacks.
 
 /readyz tells everyone what is down, but its error texts (hosts, paths, drivers) only to
 loopback callers and signed-in administrators. A callback whose state matches no sign-in of

@@ -1,4 +1,4 @@
-"""Issue 9: the isolation sweep.
+"""The isolation sweep.
 
 Namespaces A and B in the lab hold one object of every supported kind, each with a unique name
 and a unique marker inside it (an annotation; a ConfigMap's data, an Event's message, a Secret's
@@ -39,7 +39,7 @@ from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter
 from app.extensions import db
 from app.kinds import KIND_NAMES, get_kind
 from app.models import Grant, PlanRun, User
-from app.plans.core.prompts import MODES
+from app.plans.core.vocabulary import MODES
 from app.plans import runs as runs_module
 from tests.security.sweep_support import (PASSWORD, Timer, create_all, one_of_every_kind,
                                           results_about, sweep_namespaces, sweep_result, token)

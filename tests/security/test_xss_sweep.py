@@ -1,4 +1,4 @@
-"""Issue 9: the XSS sweep.
+"""The XSS sweep.
 
 Every payload below is planted wherever the cluster lets us put text the app shows -- the
 annotations of one object of every kind, a ConfigMap's data, Event messages, K8sGPT Results
@@ -505,7 +505,7 @@ def test_resource_tables_and_detail_views(dev_browser, xss_world, ledger):
 
 def _open_dialog(page, result_name, mode):
     row = page.locator(f"tr#finding-{result_name}")
-    row.get_by_role("link", name=re.compile("Remediation plan" if mode == "remediation" else "Root cause")).click()
+    row.get_by_role("link", name=re.compile("Remediation plan" if mode == "remediation" else "Root-cause plan")).click()
     dialog = page.locator("dialog.plan-dialog[open]")
     dialog.wait_for()
     return dialog

@@ -9,7 +9,6 @@ Every failure is raised as a `ModelError` whose ``user_message`` can be shown as
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,29 +16,26 @@ from urllib.parse import urlsplit
 
 import openai
 
+from app.config import Config
+
 
 @dataclass(frozen=True)
 class ModelSettings:
-    base_url: str = "http://127.0.0.1:8765/v1"
-    api_key: str = "offline"
-    model: str = "codex-offline-planner"
-    timeout: float = 60.0
+    """Where the model server is and how to call it; the defaults are app.config.Config's."""
+
+    base_url: str = Config.CODEX_LLM_BASE_URL
+    api_key: str = Config.CODEX_LLM_API_KEY
+    model: str = Config.CODEX_LLM_MODEL
+    timeout: float = Config.CODEX_LLM_TIMEOUT
     max_tokens: int | None = None
 
     @classmethod
-    def from_mapping(cls, values: Mapping, prefix: str = "CODEX_LLM_") -> "ModelSettings":
-        """Read BASE_URL, API_KEY, MODEL, TIMEOUT and MAX_TOKENS under ``prefix``."""
-        def get(name, default):
-            value = values.get(prefix + name)
-            return default if value in (None, "") else value
-        max_tokens = get("MAX_TOKENS", None)
-        return cls(base_url=str(get("BASE_URL", cls.base_url)), api_key=str(get("API_KEY", cls.api_key)),
-                   model=str(get("MODEL", cls.model)), timeout=float(get("TIMEOUT", cls.timeout)),
-                   max_tokens=int(max_tokens) if max_tokens is not None else None)
-
-    @classmethod
-    def from_env(cls, environ: Mapping | None = None) -> "ModelSettings":
-        return cls.from_mapping(os.environ if environ is None else environ)
+    def from_mapping(cls, config: Mapping) -> "ModelSettings":
+        """Read the CODEX_LLM_* settings of an app's config (every key is in Config)."""
+        max_tokens = config["CODEX_LLM_MAX_TOKENS"]
+        return cls(base_url=str(config["CODEX_LLM_BASE_URL"]), api_key=str(config["CODEX_LLM_API_KEY"]),
+                   model=str(config["CODEX_LLM_MODEL"]), timeout=float(config["CODEX_LLM_TIMEOUT"]),
+                   max_tokens=int(max_tokens) if max_tokens not in (None, "") else None)
 
     @property
     def server(self) -> str:

@@ -23,21 +23,16 @@ import requests
 import sqlalchemy as sa
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_login import logout_user
+from flask import current_app
 from joserfc.errors import JoseError
 
-from app.auth import audit, record_login
-from app.blueprints.auth import safe_next
+from app.auth import audit
 from app.cluster import rbac_sync
 from app.cluster.gateway import ClusterError
 from app.extensions import db
 from app.models import User
 
-bp = Blueprint("oidc", __name__, url_prefix="/auth/oidc")
-
 EXTENSION_KEY = "codex.oidc"
-_NEXT_KEY = "oidc_next"
 _USERNAME_MAX = 150
 
 
@@ -63,21 +58,21 @@ class SignInError(Exception):
 
 
 def init_app(app):
-    """Register the OIDC client and blueprint when CODEX_OIDC_ISSUER is set."""
-    issuer = (app.config.get("CODEX_OIDC_ISSUER") or "").rstrip("/")
+    """Set up the OIDC client when CODEX_OIDC_ISSUER is set (the views answer 404 otherwise)."""
+    issuer = (app.config["CODEX_OIDC_ISSUER"] or "").rstrip("/")
     if not issuer:
         return
-    client_id = app.config.get("CODEX_OIDC_CLIENT_ID")
-    scopes = app.config.get("CODEX_OIDC_SCOPES") or "openid email profile"
+    client_id = app.config["CODEX_OIDC_CLIENT_ID"]
+    scopes = app.config["CODEX_OIDC_SCOPES"]
     if not client_id:
         raise RuntimeError("CODEX_OIDC_ISSUER is set but CODEX_OIDC_CLIENT_ID is not")
     if "openid" not in scopes.split():
         raise RuntimeError("CODEX_OIDC_SCOPES must include 'openid'")
-    secret = app.config.get("CODEX_OIDC_CLIENT_SECRET")
+    secret = app.config["CODEX_OIDC_CLIENT_SECRET"]
     client_kwargs = {
         "scope": scopes,
         "code_challenge_method": "S256",
-        "default_timeout": float(app.config.get("CODEX_OIDC_TIMEOUT") or 10),
+        "default_timeout": float(app.config["CODEX_OIDC_TIMEOUT"]),
     }
     if not secret:
         client_kwargs["token_endpoint_auth_method"] = "none"  # a public client, PKCE only
@@ -94,81 +89,17 @@ def init_app(app):
     app.extensions[EXTENSION_KEY] = OidcSettings(
         client=client,
         issuer=issuer,
-        groups_claim=app.config.get("CODEX_OIDC_GROUPS_CLAIM") or "groups",
-        admin_group=app.config.get("CODEX_ADMIN_GROUP") or None,
+        groups_claim=app.config["CODEX_OIDC_GROUPS_CLAIM"],
+        admin_group=app.config["CODEX_ADMIN_GROUP"] or None,
     )
-    app.register_blueprint(bp)
 
 
-def _settings():
-    return current_app.extensions[EXTENSION_KEY]
+def settings():
+    """This app's OIDC settings, or None when single sign-on is not configured."""
+    return current_app.extensions.get(EXTENSION_KEY)
 
 
-@bp.get("/login")
-def login():
-    """Send the browser to the provider's sign-in page."""
-    settings = _settings()
-    with _talking_to_provider():
-        _check_discovery(settings)
-        response = settings.client.authorize_redirect(url_for(".callback", _external=True))
-    session[_NEXT_KEY] = safe_next(request.args.get("next"))
-    return response
-
-
-@bp.get("/callback")
-def callback():
-    """Finish sign-in: check state, exchange the code, validate the ID token, log in."""
-    settings = _settings()
-    state = request.args.get("state")
-    error = request.args.get("error")
-    if not state or settings.client.framework.get_state_data(session, state) is None:
-        # No sign-in of this browser to finish (some providers also leave state out of error
-        # replies): say so, and nothing more.
-        if error:
-            return _error_page(403, _PROVIDER_REFUSED)
-        return _error_page(
-            400,
-            "This sign-in attempt is not valid (unknown or missing state). Please sign in again.",
-        )
-    if error:
-        settings.client.framework.clear_state_data(session, state)
-        said = f"{error}: {request.args.get('error_description', '')}"[:300]
-        raise SignInError(403, _PROVIDER_REFUSED, f"provider returned {said}".strip(" :"))
-    with _talking_to_provider():
-        token = settings.client.authorize_access_token()
-    claims = token.get("userinfo")
-    if not claims:
-        raise SignInError(502, _MISCONFIGURED, "token response without an ID token")
-    try:
-        user, admin_changed = _user_for_claims(claims, settings)
-        next_url = session.get(_NEXT_KEY)
-        session.clear()  # a fresh session: nothing from before the login survives
-        record_login(user, "oidc")
-        db.session.commit()
-    except sa.exc.IntegrityError as exc:  # the same first login finishing twice at once
-        raise SignInError(409, "Please sign in again.", "concurrent first login") from exc
-    if admin_changed:
-        _sync_rbac(user)
-    return redirect(next_url or url_for("index"), 303)
-
-
-@bp.errorhandler(SignInError)
-def sign_in_failed(error):
-    """Audit the refused sign-in and explain it; nothing else is written."""
-    db.session.rollback()
-    logout_user()
-    session.pop(_NEXT_KEY, None)
-    audit(None, "login.failed", error.target or "(oidc)", f"method: oidc; {error.reason}")
-    db.session.commit()
-    current_app.logger.warning("OIDC sign-in refused: %s", error.reason)
-    return _error_page(error.status, error.message)
-
-
-def _error_page(status, message):
-    return render_template("oidc/error.html", message=message, status_code=status), status
-
-
-def _sync_rbac(user):
+def sync_rbac(user):
     """Push the user's changed admin status to cluster RBAC; on failure it stays pending."""
     try:
         rbac_sync.sync_user(user)  # records Unavailable as pending itself, then raises it
@@ -180,34 +111,34 @@ def _sync_rbac(user):
         current_app.logger.exception("RBAC sync after SSO login of %s failed", user.username)
 
 
-_PROVIDER_REFUSED = ("The sign-in provider did not let you in. Try again, or ask your "
+PROVIDER_REFUSED = ("The sign-in provider did not let you in. Try again, or ask your "
                      "administrator for access.")
-_UNREACHABLE = "The sign-in provider can't be reached. Please try again in a few minutes."
-_MISCONFIGURED = (
+UNREACHABLE = "The sign-in provider can't be reached. Please try again in a few minutes."
+MISCONFIGURED = (
     "Single sign-on is not set up correctly, so you can't sign in with it right now. "
     "Please tell your administrator."
 )
 
 
 @contextmanager
-def _talking_to_provider():
+def talking_to_provider():
     """Turn failures of the provider round trips into SignInError."""
     try:
         yield
     except (requests.ConnectionError, requests.Timeout) as exc:
         reason = f"provider unreachable: {type(exc).__name__}"
-        raise SignInError(503, _UNREACHABLE, reason) from exc
+        raise SignInError(503, UNREACHABLE, reason) from exc
     except requests.HTTPError as exc:
         reply = exc.response
         where = f"HTTP {reply.status_code} for {reply.url}" if reply is not None else exc
-        raise SignInError(502, _MISCONFIGURED, f"provider answered {where}") from exc
+        raise SignInError(502, MISCONFIGURED, f"provider answered {where}") from exc
     except MismatchingStateError as exc:
         raise SignInError(
             400, "This sign-in attempt is not valid. Please sign in again.", "state mismatch"
         ) from exc
     except OAuthError as exc:
         if exc.error in {"invalid_client", "unauthorized_client"}:
-            raise SignInError(502, _MISCONFIGURED, f"token endpoint: {exc.error}") from exc
+            raise SignInError(502, MISCONFIGURED, f"token endpoint: {exc.error}") from exc
         raise SignInError(
             401,
             "The sign-in provider did not confirm your sign-in. Please sign in again.",
@@ -220,21 +151,21 @@ def _talking_to_provider():
             f"ID token rejected: {exc.error} {exc.description or ''}".strip(),
         ) from exc
     except ValueError as exc:  # a reply that is not the JSON the protocol promises
-        raise SignInError(502, _MISCONFIGURED, f"unreadable provider response: {exc}") from exc
+        raise SignInError(502, MISCONFIGURED, f"unreadable provider response: {exc}") from exc
 
 
-def _check_discovery(settings):
+def check_discovery(settings):
     """Load the discovery document and insist it describes the configured issuer."""
     metadata = settings.client.load_server_metadata()
     if metadata.get("issuer", "").rstrip("/") != settings.issuer:
         raise SignInError(
             502,
-            _MISCONFIGURED,
+            MISCONFIGURED,
             f"discovery names issuer {metadata.get('issuer')!r}, expected {settings.issuer!r}",
         )
 
 
-def _user_for_claims(claims, settings):
+def user_for_claims(claims, settings):
     """Find or create the user for validated ID token claims; apply email, name, groups.
 
     Returns (user, whether the login changed the user's admin status).

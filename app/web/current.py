@@ -1,0 +1,30 @@
+"""The signed-in user's access, read once per request however many views, partials and template
+globals ask (a dashboard page asks once per row), and their reader of the cluster."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from app.access import Access, access_for
+from app.cluster.gateway import gateway
+from app.cluster.user_reader import UserReader
+from app.resources import row_cache
+
+ENVIRON_KEY = "codex.access"
+
+
+def current_access() -> Access:
+    # Kept in the request's environ, not in g: an app context (and its g) can outlive a request
+    # and serve the next one, with another user or other grants.
+    if not has_request_context():
+        return access_for(current_user)
+    access = request.environ.get(ENVIRON_KEY)
+    if access is None:
+        access = request.environ[ENVIRON_KEY] = access_for(current_user)
+    return access
+
+
+def current_reader() -> UserReader:
+    """A reader of the cluster as the signed-in user, checked against their access."""
+    return UserReader(gateway(), current_user, current_access(), row_cache())
