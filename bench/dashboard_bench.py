@@ -14,39 +14,31 @@ p50/p95 over --requests requests each, beside the raw API list of the same objec
 Results as the app, the user's pods as the user) timed in the same run. Prints a table with the
 ratios and deletes everything it created (also on Ctrl-C).
 
-    .venv/bin/python bench/dashboard_bench.py [--requests 50] [--keep]
+    .venv/bin/python -m bench.dashboard_bench [--requests 50] [--keep]   # from the repository root
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import secrets
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from app.cluster.gateway import ClusterError, Gateway, user_subject_name
+from tests.support.app_server import AppServer
+from tests.support.http_session import HttpSession
+from tests.support.lab_kube import APP_KUBECONFIG, RESULTS as RESULTS_PATH, Kube
+from tests.support.lab_namespaces import wait_for_default_service_account
+from tests.support.users import add_user
 
-from app.cluster.gateway import (  # noqa: E402
-    ClusterError, Conflict, Gateway, NotFound, user_subject_name)
-
-LAB = Path(os.environ.get("CODEX_LAB_DIR") or ROOT / ".lab")
-K8SGPT_NS = os.environ.get("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
 NAMESPACES = [f"bench-{i:02d}" for i in range(10)]
 PODS, RESULTS, APPS = 10_000, 2_000, 20
 LABEL = {"bench": "true"}
 PASSWORD = secrets.token_urlsafe(16)  # per run: no password lives in the repo
-RESULTS_PATH = f"/apis/core.k8sgpt.ai/v1alpha1/namespaces/{K8SGPT_NS}/results"
 
 
 def pod_name(i: int) -> str:
@@ -86,141 +78,60 @@ def result_body(i: int) -> dict:
     }
 
 
-class Lab:
+class BenchObjects:
     """The objects the bench creates, as the lab's administrator."""
 
-    def __init__(self):
-        self.gw = Gateway(kubeconfig=str(LAB / "kubeconfig"), timeout=(5, 120))
-        self.api = self.gw.as_app()
-
-    def post(self, path: str, body: dict) -> None:
-        try:
-            self.gw.request(self.api, "POST", path, body=body)
-        except Conflict:
-            pass
+    def __init__(self, kube: Kube):
+        self.kube = kube
 
     def setup(self) -> None:
         for ns in NAMESPACES:
-            self.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                             "metadata": {"name": ns, "labels": dict(LABEL)}})
-        self._wait_for_service_accounts()
+            self.kube.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                    "metadata": {"name": ns, "labels": dict(LABEL)}})
+        wait_for_default_service_account(self.kube, NAMESPACES)
         if self.count("/api/v1/pods") >= PODS and self.count(RESULTS_PATH) >= RESULTS:
             print("bench objects already in place (--keep from an earlier run)", flush=True)
             return
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda i: self.post(f"/api/v1/namespaces/{pod_namespace(i)}/pods",
-                                              pod_body(i)), range(PODS)))
-            list(pool.map(lambda i: self.post(RESULTS_PATH, result_body(i)), range(RESULTS)))
+            list(pool.map(lambda i: self.kube.create(f"/api/v1/namespaces/{pod_namespace(i)}/pods",
+                                                     pod_body(i)), range(PODS)))
+            list(pool.map(lambda i: self.kube.create(RESULTS_PATH, result_body(i)), range(RESULTS)))
         print(f"created {PODS} pods and {RESULTS} Results in "
               f"{time.perf_counter() - started:.1f}s", flush=True)
 
     def count(self, path: str) -> int:
         """Count the bench=true objects at path without listing them all."""
-        data = self.gw.get(self.api, path, labelSelector="bench=true", limit=1)
+        data = self.kube.get(path, labelSelector="bench=true", limit=1)
         items = len(data.get("items") or [])
         return items + int((data.get("metadata") or {}).get("remainingItemCount") or 0)
-
-    def _wait_for_service_accounts(self, timeout: float = 60) -> None:
-        # The ServiceAccount admission plugin refuses pods until "default" exists.
-        deadline = time.monotonic() + timeout
-        for ns in NAMESPACES:
-            while True:
-                try:
-                    self.gw.get(self.api, f"/api/v1/namespaces/{ns}/serviceaccounts/default")
-                    break
-                except NotFound:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"no default ServiceAccount in {ns} after {timeout}s")
-                    time.sleep(0.5)
 
     def cleanup(self) -> None:
         selector = "bench=true"
         try:
-            self.gw.request(self.api, "DELETE", RESULTS_PATH, query={"labelSelector": selector})
+            self.kube.delete(RESULTS_PATH, labelSelector=selector)
             for ns in NAMESPACES:
-                self.gw.request(self.api, "DELETE", f"/api/v1/namespaces/{ns}/pods",
-                                query={"labelSelector": selector, "gracePeriodSeconds": 0})
-                self.gw.request(self.api, "DELETE", f"/api/v1/namespaces/{ns}")
-        except NotFound:
-            pass
+                self.kube.delete(f"/api/v1/namespaces/{ns}/pods", labelSelector=selector,
+                                 gracePeriodSeconds=0)
+                self.kube.delete(f"/api/v1/namespaces/{ns}")
         except ClusterError as exc:
             print(f"cleanup incomplete: {exc.message}", file=sys.stderr)
         print("cleaned up bench objects", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+BENCH_USERS = {"bench-all": NAMESPACES, "bench-one": NAMESPACES[:1]}
 
 
-def app_env(db_url: str) -> dict:
-    env = dict(os.environ)
-    env.update(CODEX_DATABASE_URL=db_url, CODEX_KUBECONFIG=str(LAB / "app.kubeconfig"),
-               CODEX_SECRET_KEY=secrets.token_hex(32), CODEX_RBAC_SYNC_INTERVAL="0")
-    return env
-
-
-def create_users(env: dict) -> dict[str, int]:
-    """Create the two bench users with their grants and sync their RBAC, in this process."""
-    os.environ.update(env)
-    from app import create_app
-    from app.cluster.rbac_sync import sync_user
-    from app.config import Config
-    from app.extensions import db
-    from app.models import Grant, User
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = env["CODEX_DATABASE_URL"]
-        CODEX_KUBECONFIG = env["CODEX_KUBECONFIG"]
-        SECRET_KEY = env["CODEX_SECRET_KEY"]
-        CODEX_RBAC_SYNC_INTERVAL = 0
-
-    app = create_app(BenchConfig)
-    ids = {}
-    with app.app_context():
-        for username, namespaces in (("bench-all", NAMESPACES), ("bench-one", NAMESPACES[:1])):
-            user = User(username=username)
-            user.set_password(PASSWORD)
-            for ns in namespaces:
-                grant = Grant(namespace=ns)
-                grant.kinds = {"pods", "events"}
-                user.grants.append(grant)
-            db.session.add(user)
-            db.session.commit()
-            sync_user(user)
-            ids[username] = user.id
-    return ids
-
-
-def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--threads", "4",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("gunicorn did not answer /healthz within 120s")
+def create_users(server: AppServer) -> dict[str, int]:
+    """Create the bench users with their grants and sync their RBAC, in this process."""
+    with server.in_process_app():
+        return {username: add_user(username, password=PASSWORD, sync=True,
+                                   grants={ns: {"pods", "events"} for ns in namespaces})
+                for username, namespaces in BENCH_USERS.items()}
 
 
 def login(base: str, username: str) -> requests.Session:
-    session = requests.Session()
-    page = session.get(f"{base}/login", timeout=10).text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    form = {"username": username, "password": PASSWORD}
-    if token:
-        form["csrf_token"] = token.group(1)
-    response = session.post(f"{base}/login", data=form, timeout=10)
-    if response.status_code >= 400 or "/login" in response.url:
-        raise SystemExit(f"bench login as {username} failed: {response.status_code}")
-    return session
+    return HttpSession(base).sign_in(username, PASSWORD).http
 
 
 def timed(fn, count: int) -> list[float]:
@@ -254,13 +165,13 @@ def raw_lister(gw: Gateway, api, paths: list[str]):
 
 def measure(base: str, count: int, user_ids: dict[str, int]
             ) -> list[tuple[str, list[float], list[float]]]:
-    app_gw = Gateway(kubeconfig=str(LAB / "app.kubeconfig"), timeout=(5, 120))
+    app_gw = Gateway(kubeconfig=str(APP_KUBECONFIG), timeout=(5, 120))
     raw_results = raw_lister(app_gw, app_gw.as_app(), [RESULTS_PATH])
     rows = []
     raw_count = max(count // 5, 10)
-    for username, namespaces in (("bench-all", NAMESPACES), ("bench-one", NAMESPACES[:1])):
+    for username, namespaces in BENCH_USERS.items():
         session = login(base, username)
-        user_gw = Gateway(kubeconfig=str(LAB / "app.kubeconfig"), timeout=(5, 120))
+        user_gw = Gateway(kubeconfig=str(APP_KUBECONFIG), timeout=(5, 120))
         user_api = user_gw.as_app()
         # The raw list as the user: the same impersonation headers the app sends.
         user_api.set_default_header("Impersonate-User", user_subject_name(user_ids[username]))
@@ -305,24 +216,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="leave the bench objects in place")
     args = parser.parse_args()
-    lab = Lab()
-    workdir = tempfile.mkdtemp(prefix="codex-bench-")
-    env = app_env(f"sqlite:///{workdir}/bench.db")
-    gunicorn = None
+    kube = Kube(timeout=(5, 120))  # deleting 1,000 pods at once takes a while
+    objects = BenchObjects(kube)
+    # The app's own Results cache age (an empty value is the default), not the tests' shorter one.
+    server = AppServer(kubeconfig=APP_KUBECONFIG, workers=2, threads=4, access_log=False,
+                       extra_env={"CODEX_RESULTS_MAX_AGE": ""})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
-        lab.setup()
-        user_ids = create_users(env)
-        port = free_port()
-        gunicorn = start_gunicorn(env, port)
-        rows = measure(f"http://127.0.0.1:{port}", args.requests, user_ids)
+        objects.setup()
+        server.prepare_database()
+        user_ids = create_users(server)
+        with server:
+            rows = measure(server.url, args.requests, user_ids)
         report(rows, args.requests)
     finally:
-        if gunicorn is not None:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            gunicorn.wait(timeout=30)
+        server.cleanup()
         if not args.keep:
-            lab.cleanup()
+            objects.cleanup()
+        kube.close()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ the stream endpoint reads only the database and the model server. Then:
    (anything but a 200 ending in a successful ``done``); the app's RSS (gunicorn master + workers,
    from /proc) sampled every 50 ms before and during the burst.
 
-    .venv/bin/python bench/plan_stream_bench.py [--runs 50] [--concurrent 50] [--workers 2]
+    .venv/bin/python -m bench.plan_stream_bench [--runs 50] [--concurrent 50] [--workers 2]
         [--threads 32] [--delay-ms 15]
 """
 
@@ -25,13 +25,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import re
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,22 +36,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "support"))
-
-from planner_process import PlannerProcess  # noqa: E402
+from tests.support.app_server import AppServer
+from tests.support.http_session import HttpSession
+from tests.support.lab_kube import write_unreachable_kubeconfig
+from tests.support.planner_process import PlannerProcess
+from tests.support.users import add_user
 
 PASSWORD = "bench-password-" + secrets.token_hex(4)
 NAMESPACE = "team-a"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sample_messages():
@@ -87,98 +75,39 @@ def sample_messages():
     return build_messages(finding, "remediation", "We rolled out v2.3 ten minutes ago.", gathered)
 
 
-class App:
-    """gunicorn serving wsgi:app with a fresh SQLite database."""
-
-    def __init__(self, planner_url, workers, threads, workdir):
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1",
-                    "CODEX_DATABASE_URL": f"sqlite:///{workdir / 'codex.db'}",
-                    "CODEX_INSTANCE_PATH": str(workdir / "instance"),
-                    "CODEX_SECRET_KEY": secrets.token_hex(32),
-                    "CODEX_KUBECONFIG": str(workdir / "no-cluster.kubeconfig"),
-                    "CODEX_RBAC_SYNC_INTERVAL": "0",
-                    "CODEX_LLM_BASE_URL": planner_url, "CODEX_LLM_API_KEY": "offline"}
-        self.cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                    "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-                    "--timeout", "120", "--graceful-timeout", "5", "--preload", "--error-logfile",
-                    str(workdir / "app.log"), "wsgi:app"]
-        self.process = None
-
-    def seed(self, runs):
-        """Create the bench user (granted team-a) and `runs` plan runs ready to stream."""
-        from app import create_app
-        from app.config import Config
-        from app.extensions import db
-        from app.models import Grant, User
+def seed(server: AppServer, runs: int) -> list[int]:
+    """Create the bench user (granted team-a) and `runs` plan runs ready to stream."""
+    with server.in_process_app():
         from app.plans.core.finding import Finding
         from app.plans.runs import create_run
 
-        settings = {"SQLALCHEMY_DATABASE_URI": self.env["CODEX_DATABASE_URL"],
-                    "SECRET_KEY": self.env["CODEX_SECRET_KEY"], "CODEX_KUBECONFIG": self.env["CODEX_KUBECONFIG"],
-                    "CODEX_RBAC_SYNC_INTERVAL": 0}
-        app = create_app(type("BenchConfig", (Config,), settings))
-        with app.app_context():
-            user = User(username="bench")
-            user.set_password(PASSWORD)
-            user.grants.append(Grant(namespace=NAMESPACE, kinds={"pods", "events"}, sync_state="synced"))
-            db.session.add(user)
-            db.session.commit()
-            finding = Finding(kind="Pod", namespace=NAMESPACE, name="crashloop-api-7d9f8-x2kq4")
-            messages = sample_messages()
-            ids = [create_run(user.id, "bench-result", finding, "remediation", "", "codex-offline-planner",
-                              messages).id for _ in range(runs)]
-            db.session.remove()
-            db.engine.dispose()
-        return ids
+        user_id = add_user("bench", password=PASSWORD, grants={NAMESPACE: {"pods", "events"}},
+                           grant_state="synced")
+        finding = Finding(kind="Pod", namespace=NAMESPACE, name="crashloop-api-7d9f8-x2kq4")
+        messages = sample_messages()
+        return [create_run(user_id, "bench-result", finding, "remediation", "", "codex-offline-planner",
+                           messages).id for _ in range(runs)]
 
-    def start(self):
-        log = open(self.workdir / "gunicorn.out", "ab")
-        self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited: see {self.workdir / 'app.log'}")
+
+def login_cookie(server: AppServer) -> str:
+    """A Cookie header value for the bench user, signed in."""
+    session = HttpSession(server.url).sign_in("bench", PASSWORD).http
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+def gunicorn_pids(server: AppServer) -> list[int]:
+    """The gunicorn master and its workers."""
+    master = server.process.pid
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
             try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("the app did not start within 90 s")
-
-    def login(self):
-        session = requests.Session()
-        page = session.get(f"{self.url}/login", timeout=10).text
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        response = session.post(f"{self.url}/login", data={"username": "bench", "password": PASSWORD,
-                                                           "csrf_token": token}, allow_redirects=False, timeout=10)
-        assert response.status_code == 303, response.status_code
-        return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-
-    def pids(self):
-        """The gunicorn master and its workers."""
-        pids = [self.process.pid]
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    pids.append(int(entry.name))
-        return pids
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(entry.name))
+    return pids
 
 
 def rss_kib(pids):
@@ -274,17 +203,15 @@ def main(argv=None):
         parser.error("--runs and --concurrent must be positive")
 
     workdir = Path(tempfile.mkdtemp(prefix="codex-plan-bench-"))
-    (workdir / "no-cluster.kubeconfig").write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: none\nclusters: [{name: none, cluster: "
-        f"{{server: 'https://127.0.0.1:{free_port()}'}}}}]\nusers: [{{name: none, user: {{token: none}}}}]\n"
-        "contexts: [{name: none, context: {cluster: none, user: none}}]\n")
+    kubeconfig = write_unreachable_kubeconfig(workdir / "no-cluster.kubeconfig")
     messages = sample_messages()
     with PlannerProcess("--delay-ms", str(args.delay_ms)) as planner:
-        app = App(planner.base_url, args.workers, args.threads, workdir)
-        run_ids = app.seed(args.runs + args.concurrent + 2)
-        app.start()
-        try:
-            cookie = app.login()
+        app = AppServer(kubeconfig=kubeconfig, llm_base_url=planner.base_url, workers=args.workers,
+                        threads=args.threads, access_log=False, workdir=workdir / "app")
+        app.prepare_database()
+        run_ids = seed(app, args.runs + args.concurrent + 2)
+        with app:
+            cookie = login_cookie(app)
             # Warm-up: the first stream pays for imports and connection pools in each worker.
             for run_id in run_ids[:2]:
                 app_stream(app.url, cookie, run_id)
@@ -299,13 +226,13 @@ def main(argv=None):
                 first_plans.append(first_plan)
                 overheads.append(first_plan - base)
 
-            pids = app.pids()
+            pids = gunicorn_pids(app)
             idle_rss = rss_kib(pids)
             samples, stop = [], threading.Event()
 
             def sample():
                 while not stop.is_set():
-                    samples.append(rss_kib(app.pids()))
+                    samples.append(rss_kib(gunicorn_pids(app)))
                     time.sleep(0.05)
 
             sampler = threading.Thread(target=sample, daemon=True)
@@ -325,8 +252,6 @@ def main(argv=None):
             wall = time.perf_counter() - started
             stop.set()
             sampler.join()
-        finally:
-            app.stop()
 
     print(f"\nPlan stream bench: {args.runs} sequential runs, then {len(burst)} concurrent; gunicorn gthread "
           f"{args.workers} workers x {args.threads} threads; planner --delay-ms {args.delay_ms}; SQLite\n")

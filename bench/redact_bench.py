@@ -16,7 +16,7 @@ Then the time of every shape at 4, 8, 16, 32 and 64 KiB, and the growth from 4 t
 ``--against REV`` also times ``app/redact.py`` as of that git revision, up to
 ``--against-max-kib`` (quadratic code needs minutes at 64 KiB).
 
-    .venv/bin/python bench/redact_bench.py [--runs 5] [--against HEAD~1] [--against-max-kib 16]
+    .venv/bin/python -m bench.redact_bench [--runs 5] [--against HEAD~1] [--against-max-kib 16]
 """
 
 from __future__ import annotations
@@ -27,15 +27,11 @@ import subprocess
 import sys
 import time
 import types
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "plans_core"))
-
-from app.plans.core.context import gather_context  # noqa: E402
+from app.plans.core.context import gather_context
 from app.plans.core.finding import Finding  # noqa: E402
-from app.redact import redact_text  # noqa: E402
+from app.redact import redact_text
+from tests.support.child_process import REPO as ROOT
 
 KIB = 1024
 SIZES_KIB = (4, 8, 16, 32, 64)
@@ -90,7 +86,7 @@ def redact_at(revision: str):
 
 def pod_with_long_log_line() -> tuple[Finding, object]:
     """The planning tests' crash-looping pod, each of its two logs one 64 KiB line."""
-    from planning_samples import crash_loop
+    from tests.plans_core.planning_samples import crash_loop
 
     result, gateway = crash_loop()
     line = adversarial("one long log line", 64 * KIB)
