@@ -31,18 +31,18 @@ def create_app(config=None):
     oauth.init_app(app)
 
     # Services every request may use, one per app (tests build many apps in one process).
-    from app import findings, oidc, plans, resources
+    from app import oidc, plans, result_store
     from app.cluster import gateway, rbac_sync
 
     gateway.init_app(app)
     rbac_sync.init_app(app)
-    findings.init_app(app)  # reads through the gateway
-    resources.init_app(app)
+    result_store.init_app(app)  # reads through the gateway
     plans.init_app(app)
     oidc.init_app(app)
 
-    from app.web import errors, security_headers, templating
+    from app.web import current, errors, security_headers, templating
 
+    current.init_app(app)  # the row cache
     errors.init_app(app)
     templating.init_app(app)
     security_headers.init_app(app)

@@ -60,7 +60,7 @@ class Config:
     CODEX_KUBE_TIMEOUT = _timeout(_env("CODEX_KUBE_TIMEOUT", "3,10"))
     CODEX_K8SGPT_NAMESPACE = _env("CODEX_K8SGPT_NAMESPACE", "k8sgpt")
     # Seconds a process serves its cached K8sGPT Results before re-reading them in the
-    # background (0: read on every request). See app/findings.py.
+    # background (0: read on every request). See app/result_store.py.
     CODEX_RESULTS_MAX_AGE = float(_env("CODEX_RESULTS_MAX_AGE", "5"))
     CODEX_LIST_CACHE_TTL = float(_env("CODEX_LIST_CACHE_TTL", "5"))  # resource-table rows reuse, s
     CODEX_IMPERSONATION = _flag("CODEX_IMPERSONATION", True)

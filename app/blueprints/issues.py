@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, request
 from flask_login import login_required
 
-from app.findings import filter_findings, findings_for, pending_report
-from app.plans.core.vocabulary import PlanMode
+from app.findings import filter_findings
+from app.result_store import findings_for, pending_report
 from app.web.current import current_access
 from app.web.htmx import render
 
@@ -64,7 +64,6 @@ def index():
         fetched_at=_since(snapshot.fetched_at) if snapshot else None,
         pending=_pending_report(access, findings, snapshot),
         region_id=REGION_ID,
-        PlanMode=PlanMode,  # the plan buttons; a Jinja global once app.web.templating registers it
     )
     block = "issues_region" if request.headers.get("HX-Target") == REGION_ID else None
     response = render("issues/index.html", block=block, **context)

@@ -16,7 +16,7 @@ from app.plans import model_client, runs
 from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
 from app.plans.core.markdown import render_plan
 from app.plans.core.prompts import PromptError, build_messages, clean_user_context
-from app.plans.core.vocabulary import MODE_LABELS, MODES, STATUS_LABELS, RunStatus
+from app.plans.core.vocabulary import MODE_LABELS, MODES, RunStatus
 from app.plans.limits import PlanLimitReached, check_limits, reserve_run
 from app.plans.stream import StreamJob, generate, replay
 from app.web.current import current_access, current_reader
@@ -64,8 +64,7 @@ def _dialog_page(finding, mode, result_name, status=200, **extra):
     context = dict(finding=finding, mode=mode, mode_label=MODE_LABELS[mode], result_name=result_name,
                    dialog_id=_dialog_id(result_name, mode), as_dialog=is_htmx(),
                    context_limit=current_app.config["CODEX_PLAN_CONTEXT_LIMIT"],
-                   history=_visible_history(finding) if finding else [], user_context="", error=None,
-                   status_labels=STATUS_LABELS, mode_labels=MODE_LABELS)
+                   history=_visible_history(finding) if finding else [], user_context="", error=None)
     context.update(extra)
     return render("plans/dialog.html", block="dialog", status=status, **context)
 
@@ -207,7 +206,6 @@ def show(run_id):
     plan_html = render_plan(run.output_text, _allowed_namespaces(),
                             streaming=run.status == RunStatus.STREAMING)
     return render("plans/run.html", block="run", run=run, plan_html=plan_html,
-                  status_labels=STATUS_LABELS, mode_labels=MODE_LABELS, RunStatus=RunStatus,
                   owner=run.user_id == current_user.id)
 
 
@@ -231,5 +229,4 @@ def history():
     dialog_id = request.args.get("dialog", "")
     return render("plans/history.html", block="history", kind=kind, namespace=namespace, name=name,
                   dialog_id=dialog_id if DIALOG_ID.fullmatch(dialog_id) else "",
-                  history=_visible_history_of(kind, namespace, name), status_labels=STATUS_LABELS,
-                  mode_labels=MODE_LABELS)
+                  history=_visible_history_of(kind, namespace, name))

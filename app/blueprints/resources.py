@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from app.access import Access
 from app.cluster.gateway import ClusterError, Forbidden, NotFound, Unavailable, gateway
 from app.cluster.user_reader import UserReader
-from app.findings import findings_for
+from app.result_store import findings_for
 from app.kinds import Kind, get_kind, resolve_alias
 from app.resources.format import row_cells
 from app.resources.listing import SORT_LIMIT, Query, list_page

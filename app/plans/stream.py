@@ -50,7 +50,7 @@ class StreamJob:
 
 def _done(run_id, status, message, text):
     return sse_event("done", render_template(DONE_TEMPLATE, run_id=run_id, status=status,
-                                             message=message, text=text, RunStatus=RunStatus))
+                                             message=message, text=text))
 
 
 def replay(run, allowed):

@@ -1,17 +1,24 @@
 """The signed-in user's access, read once per request however many views, partials and template
-globals ask (a dashboard page asks once per row), and their reader of the cluster."""
+globals ask (a dashboard page asks once per row), and their reader of the cluster with the
+app's one row cache."""
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 from app.access import Access, access_for
 from app.cluster.gateway import gateway
 from app.cluster.user_reader import UserReader
-from app.resources import row_cache
+from app.resources.listing import RowCache
 
 ENVIRON_KEY = "codex.access"
+ROW_CACHE_KEY = "codex_row_cache"
+
+
+def init_app(app):
+    """Give the app the one cache of listed rows its readers share (keyed by who read them)."""
+    app.extensions[ROW_CACHE_KEY] = RowCache(ttl=app.config["CODEX_LIST_CACHE_TTL"])
 
 
 def current_access() -> Access:
@@ -27,4 +34,4 @@ def current_access() -> Access:
 
 def current_reader() -> UserReader:
     """A reader of the cluster as the signed-in user, checked against their access."""
-    return UserReader(gateway(), current_user, current_access(), row_cache())
+    return UserReader(gateway(), current_user, current_access(), current_app.extensions[ROW_CACHE_KEY])

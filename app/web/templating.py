@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.access import is_admin
 from app.kinds import grant_label
+from app.plans.core.vocabulary import MODE_LABELS, STATUS_LABELS, PlanMode, RunStatus
 from app.resources.format import human_age
 from app.web.current import current_access
 from app.web.urls import object_url, plan_url
@@ -29,6 +30,7 @@ def init_app(app):
     app.jinja_env.globals.update(
         is_admin=is_admin, grant_label=grant_label, human_age=human_age, plan_url=plan_url,
         detail_url=detail_url, switcher_kinds=switcher_kinds,
+        PlanMode=PlanMode, RunStatus=RunStatus, mode_labels=MODE_LABELS, status_labels=STATUS_LABELS,
     )
     app.jinja_env.filters["grant_label"] = grant_label
     app.jinja_env.filters["datetime"] = _datetime

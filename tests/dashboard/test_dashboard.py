@@ -12,10 +12,10 @@ import yaml
 from markupsafe import escape
 
 from app import create_app
-from app.findings import STORE_KEY
+from app.result_store import STORE_KEY
 from app.config import TestConfig
 from app.extensions import db
-from app.findings import REPORT_WITHIN, ResultStore
+from app.result_store import REPORT_WITHIN, ResultStore
 from app.models import Grant, User
 from tests.dashboard.view_fixtures import PASSWORD, TEST_LABEL, XSS, ViewTestConfig, page_text
 

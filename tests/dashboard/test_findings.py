@@ -7,9 +7,9 @@ import time
 import pytest
 
 from app.cluster.gateway import Forbidden, Unavailable
-from app.findings import (REPORT_WITHIN, Finding, PendingReport, ResultStore, Snapshot,
-                          filter_findings, k8sgpt_set_up_at, namespace_creations, parse_results,
-                          pending_report, sensitive_pairs, visible_findings)
+from app.findings import Finding, filter_findings, parse_results, sensitive_pairs, visible_findings
+from app.result_store import (REPORT_WITHIN, PendingReport, ResultStore, Snapshot, k8sgpt_set_up_at,
+                              namespace_creations, pending_report)
 from app.resources.format import parse_time
 
 

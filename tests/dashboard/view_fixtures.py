@@ -14,11 +14,10 @@ import uuid
 
 import pytest
 
-from app import create_app
 from app.config import TestConfig
-from app.extensions import db
+from tests.support.apps import build_app, close_app
 from tests.support.lab_kube import RESULTS, STATE
-from tests.support.lab_namespaces import wait_for_default_service_account
+from tests.support.lab_namespaces import lab_namespaces
 
 TEST_LABEL = {"codex-test": "dashboard"}
 PASSWORD = "correct horse battery staple"
@@ -46,59 +45,55 @@ def world(kube):
     """Create the namespaces, objects and Results the tests look at; delete them afterwards."""
     prefix = f"codex-dash-{uuid.uuid4().hex[:6]}"
     ns_a, ns_b = f"{prefix}-a", f"{prefix}-b"
-    for ns in (ns_a, ns_b):
-        kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": TEST_LABEL}})
-    wait_for_default_service_account(kube, (ns_a, ns_b))
-    for ns in (ns_a, ns_b):
-        for i in range(3):
-            kube.create(f"/api/v1/namespaces/{ns}/pods", {"metadata": {
-                "name": f"web-{i}", "labels": {**TEST_LABEL, "app": "web"},
-                "annotations": {"note": XSS}},
-                "spec": {"containers": [{"name": "app", "image": "registry.example/web:1"}]}})
-        kube.create(f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {
-            "name": "settings", "labels": TEST_LABEL}, "data": {"html": XSS}})
-        kube.create(f"/api/v1/namespaces/{ns}/secrets", {"metadata": {
-            "name": "db-credentials", "labels": TEST_LABEL},
-            "stringData": {"password": SECRET_VALUE}})
-        kube.create(f"/api/v1/namespaces/{ns}/events", {
-            "metadata": {"name": f"web-0.{uuid.uuid4().hex[:8]}", "labels": TEST_LABEL},
-            "involvedObject": {"kind": "Pod", "name": "web-0", "namespace": ns,
-                               "apiVersion": "v1"},
-            "reason": "BackOff", "message": f"Back-off in {ns}: {XSS}", "type": "Warning",
-            "count": 3, "firstTimestamp": "2026-11-26T10:00:00Z",
-            "lastTimestamp": "2026-11-26T10:05:00Z",
-            "source": {"component": "codex-test"}})
-    tag = prefix
-    results = {
-        "a_pod": _result(f"{tag}-a-pod", _spec(
-            "Pod", f"{ns_a}/web-0", f"back-off restarting failed container in {ns_a} {XSS}",
-            details=f"Explanation {XSS}", parentObject="Deployment/web")),
-        "a_sensitive": _result(f"{tag}-a-secret", _spec(
-            "Pod", f"{ns_a}/web-1", "Secret db-credentials-prod is not found",
-            error=[{"text": "Secret db-credentials-prod is not found",
-                    "sensitive": [{"unmasked": "db-credentials-prod", "masked": "ZGItY3Jl"}]}])),
-        "a_planted": _result(f"{tag}-a-planted", _spec(
-            "Deployment", f"{ns_a}/api", "x",
-            error=[{"text": f"Deployment {ns_a}/api has 1 replicas, password=hunter2-planted",
-                    "sensitive": [{"unmasked": ns_a, "masked": "dGVhbS1h"},
-                                  {"unmasked": "api", "masked": "YXBp"}]}])),
-        "b_pod": _result(f"{tag}-b-pod", _spec("Pod", f"{ns_b}/web-0", f"only-in-{ns_b}")),
-        "cluster": _result(f"{tag}-node", _spec("Node", f"{tag}-node", "cluster-scoped finding")),
-        "no_spec": _result(f"{tag}-no-spec", None),
-        "empty": _result(f"{tag}-empty", _spec("", "", "", error=[])),
-        "bad_name": _result(f"{tag}-bad-name", _spec("Pod", "/", "bad name")),
-        "odd_errors": _result(f"{tag}-odd-errors", _spec(
-            "Pod", f"{ns_a}/web-2", "x", error=[{}, {"sensitive": [{}]}, {"text": "real text"}])),
-    }
-    for body in results.values():
-        body["metadata"]["labels"]["codex-session"] = prefix  # see the teardown below
-        kube.create(RESULTS, body)
-    yield {"ns_a": ns_a, "ns_b": ns_b, "prefix": prefix,
-           "results": {key: body["metadata"]["name"] for key, body in results.items()}}
-    # Only this session's Results: a dashboard session running alongside keeps its own.
-    kube.delete(RESULTS, labelSelector=f"codex-test=dashboard,codex-session={prefix}")
-    for ns in (ns_a, ns_b):
-        kube.delete(f"/api/v1/namespaces/{ns}")
+    # At the end only this session's Results go: a dashboard session running alongside keeps its own.
+    with lab_namespaces(kube, (ns_a, ns_b), TEST_LABEL,
+                        results_selector=f"codex-test=dashboard,codex-session={prefix}"):
+        for ns in (ns_a, ns_b):
+            for i in range(3):
+                kube.create(f"/api/v1/namespaces/{ns}/pods", {"metadata": {
+                    "name": f"web-{i}", "labels": {**TEST_LABEL, "app": "web"},
+                    "annotations": {"note": XSS}},
+                    "spec": {"containers": [{"name": "app", "image": "registry.example/web:1"}]}})
+            kube.create(f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {
+                "name": "settings", "labels": TEST_LABEL}, "data": {"html": XSS}})
+            kube.create(f"/api/v1/namespaces/{ns}/secrets", {"metadata": {
+                "name": "db-credentials", "labels": TEST_LABEL},
+                "stringData": {"password": SECRET_VALUE}})
+            kube.create(f"/api/v1/namespaces/{ns}/events", {
+                "metadata": {"name": f"web-0.{uuid.uuid4().hex[:8]}", "labels": TEST_LABEL},
+                "involvedObject": {"kind": "Pod", "name": "web-0", "namespace": ns,
+                                   "apiVersion": "v1"},
+                "reason": "BackOff", "message": f"Back-off in {ns}: {XSS}", "type": "Warning",
+                "count": 3, "firstTimestamp": "2026-11-26T10:00:00Z",
+                "lastTimestamp": "2026-11-26T10:05:00Z",
+                "source": {"component": "codex-test"}})
+        tag = prefix
+        results = {
+            "a_pod": _result(f"{tag}-a-pod", _spec(
+                "Pod", f"{ns_a}/web-0", f"back-off restarting failed container in {ns_a} {XSS}",
+                details=f"Explanation {XSS}", parentObject="Deployment/web")),
+            "a_sensitive": _result(f"{tag}-a-secret", _spec(
+                "Pod", f"{ns_a}/web-1", "Secret db-credentials-prod is not found",
+                error=[{"text": "Secret db-credentials-prod is not found",
+                        "sensitive": [{"unmasked": "db-credentials-prod", "masked": "ZGItY3Jl"}]}])),
+            "a_planted": _result(f"{tag}-a-planted", _spec(
+                "Deployment", f"{ns_a}/api", "x",
+                error=[{"text": f"Deployment {ns_a}/api has 1 replicas, password=hunter2-planted",
+                        "sensitive": [{"unmasked": ns_a, "masked": "dGVhbS1h"},
+                                      {"unmasked": "api", "masked": "YXBp"}]}])),
+            "b_pod": _result(f"{tag}-b-pod", _spec("Pod", f"{ns_b}/web-0", f"only-in-{ns_b}")),
+            "cluster": _result(f"{tag}-node", _spec("Node", f"{tag}-node", "cluster-scoped finding")),
+            "no_spec": _result(f"{tag}-no-spec", None),
+            "empty": _result(f"{tag}-empty", _spec("", "", "", error=[])),
+            "bad_name": _result(f"{tag}-bad-name", _spec("Pod", "/", "bad name")),
+            "odd_errors": _result(f"{tag}-odd-errors", _spec(
+                "Pod", f"{ns_a}/web-2", "x", error=[{}, {"sensitive": [{}]}, {"text": "real text"}])),
+        }
+        for body in results.values():
+            body["metadata"]["labels"]["codex-session"] = prefix  # see results_selector above
+            kube.create(RESULTS, body)
+        yield {"ns_a": ns_a, "ns_b": ns_b, "prefix": prefix,
+               "results": {key: body["metadata"]["name"] for key, body in results.items()}}
 
 
 class ViewTestConfig(TestConfig):
@@ -109,13 +104,9 @@ class ViewTestConfig(TestConfig):
 @pytest.fixture
 def app(kube, tmp_path):
     """The app on a fresh migrated SQLite file, reading the lab as cluster-codex-app."""
-    config = type("Config", (ViewTestConfig,),
-                  {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'codex.db'}"})
-    app = create_app(config)
+    app = build_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'codex.db'}"}, base=ViewTestConfig)
     yield app
-    app.extensions["codex_gateway"].close()
-    with app.app_context():
-        db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture

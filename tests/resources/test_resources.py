@@ -3,6 +3,7 @@
 import base64
 
 import pytest
+from flask import current_app
 
 from app.access import Access, access_for
 from app.cluster.gateway import Forbidden, gateway
@@ -10,7 +11,7 @@ from app.cluster.user_reader import UserReader
 from app.extensions import db
 from app.kinds import get_kind
 from app.models import User
-from app.resources import row_cache
+from app.web.current import ROW_CACHE_KEY
 from app.resources.listing import Query, list_page
 from tests.dashboard.view_fixtures import SECRET_VALUE, XSS, page_text
 
@@ -18,7 +19,8 @@ from tests.dashboard.view_fixtures import SECRET_VALUE, XSS, page_text
 def _reader(user, checked=True):
     """The app's reader for `user`; unchecked, the app's own grant check is waived (an
     administrator's Access) so what is tested is the API server's answer to the user."""
-    return UserReader(gateway(), user, access_for(user) if checked else Access(admin=True), row_cache())
+    return UserReader(gateway(), user, access_for(user) if checked else Access(admin=True),
+                      current_app.extensions[ROW_CACHE_KEY])
 
 
 def test_pods_tab_lists_granted_namespace_only(world, dev_a):

@@ -28,10 +28,11 @@ from typing import Protocol
 
 import yaml
 
+from app.config import Config
 from app.findings import Finding
 from app.redact import REDACTED, redact_object, redact_text
 
-DEFAULT_BUDGET_BYTES = 16_000
+DEFAULT_BUDGET_BYTES = Config.CODEX_PLAN_CONTEXT_BUDGET  # the app passes its own setting
 DEFAULT_LOG_LINES = 60
 DEFAULT_MAX_EVENTS = 25
 MAX_OWNER_DEPTH = 4

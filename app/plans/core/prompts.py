@@ -9,12 +9,13 @@ from pathlib import Path
 
 import jinja2
 
+from app.config import Config
 from app.findings import Finding
 from app.plans.core.context import GatheredContext
 from app.plans.core.vocabulary import MODES
 from app.redact import redact_text
 
-USER_CONTEXT_LIMIT = 4_000
+USER_CONTEXT_LIMIT = Config.CODEX_PLAN_CONTEXT_LIMIT  # characters; the app passes its own setting
 
 
 class PromptError(ValueError):
