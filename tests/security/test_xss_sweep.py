@@ -314,9 +314,8 @@ class XssWorld:
     main_result: str  # every payload in its errors and explanation, about the pod
     results: dict  # payload id -> Result whose object name, errors, parent and explanation hold it
     # payload id -> the Result its plan is made for: ``results`` unless the payload holds a "/".
-    # The dashboard splits spec.name at the first "/" (app/findings.py), plans at the last
-    # (app/plans/core/finding.py), so a plan for an object name with a "/" is refused as outside
-    # the grants; those payloads reach the plan pages through a Result about the pod instead.
+    # Such a name cannot be an object's, so its plan pages are reached through a Result about the
+    # pod instead (spec.name is split at the first "/", app/findings.py).
     plan_results: dict
 
 
