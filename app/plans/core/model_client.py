@@ -1,9 +1,7 @@
 """Stream a plan from any OpenAI-compatible server through the ``openai`` SDK.
 
-Configuration (environment, or a mapping such as Flask's ``app.config`` with the same names):
-CODEX_LLM_BASE_URL (default http://127.0.0.1:8765/v1, the offline planner), CODEX_LLM_API_KEY
-("offline"), CODEX_LLM_MODEL ("codex-offline-planner"), CODEX_LLM_TIMEOUT (seconds, 60; it bounds
-connecting and every wait for the next chunk, not the whole plan), CODEX_LLM_MAX_TOKENS (unset).
+Configured by the CODEX_LLM_* settings (app.config.Config and the README's table);
+CODEX_LLM_TIMEOUT bounds connecting and every wait for the next chunk, not the whole plan.
 Every failure is raised as a `ModelError` whose ``user_message`` can be shown as is.
 """
 
@@ -66,7 +64,8 @@ class StreamDone:
 
 
 class ModelError(Exception):
-    """A plan could not be (fully) generated; ``user_message`` is safe to show, ``status`` to store."""
+    """A plan could not be (fully) generated; ``user_message`` is safe to show, ``status`` names the
+    reason for logs and tests (the run itself is stored as failed)."""
 
     status = "failed"
 
