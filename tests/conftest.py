@@ -13,9 +13,7 @@ import shutil
 import pytest
 from flask.testing import FlaskClient
 
-from app import create_app
-from app.config import TestConfig
-from app.extensions import db
+from tests.support.apps import app_factory, build_app, close_app
 from tests.support.lab_kube import write_unreachable_kubeconfig
 from tests.support.postgres_server import PostgresServer
 from tests.support.users import add_user
@@ -69,12 +67,7 @@ def postgres_server():
 
 def _migrated(url):
     """Run every migration on an empty database, via create_app like production does."""
-    class Template(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Template)
-    with app.app_context():
-        db.engine.dispose()
+    close_app(build_app({"SQLALCHEMY_DATABASE_URI": url}))
 
 
 @pytest.fixture(scope="session")
@@ -126,16 +119,8 @@ def app_config(database_url, unreachable_kubeconfig):
 @pytest.fixture
 def app(app_config):
     """The app on a fresh database (one run per engine); CSRF protection stays on."""
-    config = type("Config", (TestConfig,), dict(app_config))
-    app = create_app(config)
-    app.test_client_class = CodexClient
-    yield app
-    from app.cluster.gateway import gateway
-
-    with app.app_context():
-        gateway().close()
-        db.session.remove()
-        db.engine.dispose()
+    with app_factory(app_config, client_class=CodexClient) as make:
+        yield make()
 
 
 @pytest.fixture

@@ -9,33 +9,16 @@ import uuid
 
 import pytest
 
-from app import create_app
-from app.config import TestConfig
-from app.extensions import db
+from tests.support.apps import app_factory
 from tests.support.oidc_flow import CLIENT_ID
 
 
 @pytest.fixture
 def make_app(app_config):
     """Build apps with OIDC settings on this test's fresh, migrated database."""
-    made = []
-
-    def make(**settings):
-        values = {"CODEX_OIDC_CLIENT_ID": CLIENT_ID, "CODEX_OIDC_CLIENT_SECRET": "test-secret"}
-        values.update(app_config)
-        values.update(settings)
-        app = create_app(type("OidcTestConfig", (TestConfig,), values))
-        made.append(app)
-        return app
-
-    yield make
-    from app.cluster.gateway import gateway
-
-    for app in made:
-        with app.app_context():
-            gateway().close()
-            db.session.remove()
-            db.engine.dispose()
+    defaults = {"CODEX_OIDC_CLIENT_ID": CLIENT_ID, "CODEX_OIDC_CLIENT_SECRET": "test-secret", **app_config}
+    with app_factory(defaults) as make:
+        yield make
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import User
 from tests.plans.plan_helpers import ALL_KINDS, LABEL, PLANTED, PLANTED_TOKEN
 from tests.support.lab_kube import RESULTS, result_body
-from tests.support.lab_namespaces import wait_for_default_service_account
+from tests.support.lab_namespaces import lab_namespaces
 
 
 def pytest_configure(config):
@@ -39,10 +39,7 @@ def world(kube):
     """Namespaces, pods, a planted Secret, events and Results; deleted after the session."""
     prefix = f"codex-plans-{uuid.uuid4().hex[:6]}"
     ns_a, ns_b = f"{prefix}-a", f"{prefix}-b"
-    try:
-        for ns in (ns_a, ns_b):
-            kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": LABEL}})
-        wait_for_default_service_account(kube, (ns_a, ns_b))
+    with lab_namespaces(kube, (ns_a, ns_b), LABEL):
         for ns in (ns_a, ns_b):
             kube.create(f"/api/v1/namespaces/{ns}/secrets", {
                 "metadata": {"name": "api-db", "labels": LABEL}, "stringData": {"password": PLANTED}})
@@ -64,10 +61,6 @@ def world(kube):
             kube.create(RESULTS, body)
         yield {"prefix": prefix, "ns_a": ns_a, "ns_b": ns_b,
                "results": {key: body["metadata"]["name"] for key, body in results.items()}}
-    finally:
-        kube.delete(RESULTS, labelSelector="codex-test=plans")
-        for ns in (ns_a, ns_b):
-            kube.delete(f"/api/v1/namespaces/{ns}")
 
 
 @pytest.fixture

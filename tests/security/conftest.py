@@ -3,9 +3,7 @@ a real Redis and a real OIDC provider (each started once per session, when a tes
 
 import pytest
 
-from app import create_app
-from app.config import TestConfig
-from app.extensions import db
+from tests.support.apps import app_factory
 from tests.support.redis_server import RedisServer
 
 
@@ -21,22 +19,8 @@ def make_app(app, app_config):
 
     They share the database with `app` (and so with make_user) and its test client class.
     """
-    made = []
-
-    def make(**settings):
-        other = create_app(type("SecurityTestConfig", (TestConfig,), {**app_config, **settings}))
-        other.test_client_class = app.test_client_class
-        made.append(other)
-        return other
-
-    yield make
-    from app.cluster.gateway import gateway
-
-    for other in made:
-        with other.app_context():
-            gateway().close()
-            db.session.remove()
-            db.engine.dispose()
+    with app_factory(app_config, client_class=app.test_client_class) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")

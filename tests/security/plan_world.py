@@ -19,7 +19,7 @@ import pytest
 from app.extensions import db
 from app.models import PlanRun
 from tests.support.lab_kube import RESULTS, result_body
-from tests.support.lab_namespaces import wait_for_default_service_account
+from tests.support.lab_namespaces import lab_namespaces
 
 LABEL = {"codex-test": "security"}
 PLANTED = "s3cur1ty-planted-value-7f1c"
@@ -40,10 +40,7 @@ def sec_world(kube):
     """Namespaces A and B with a pod, a planted Secret, an event and a Result each."""
     prefix = f"codex-sec-{uuid.uuid4().hex[:6]}"
     ns_a, ns_b = f"{prefix}-a", f"{prefix}-b"
-    try:
-        for ns in (ns_a, ns_b):
-            kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": LABEL}})
-        wait_for_default_service_account(kube, (ns_a, ns_b))
+    with lab_namespaces(kube, (ns_a, ns_b), LABEL):
         results = {}
         for key, ns in (("a", ns_a), ("b", ns_b)):
             kube.create(f"/api/v1/namespaces/{ns}/secrets", {
@@ -60,10 +57,6 @@ def sec_world(kube):
             kube.create(RESULTS, body)
             results[key] = body["metadata"]["name"]
         yield {"prefix": prefix, "ns_a": ns_a, "ns_b": ns_b, "results": results}
-    finally:
-        kube.delete(RESULTS, labelSelector="codex-test=security")
-        for ns in (ns_a, ns_b):
-            kube.delete(f"/api/v1/namespaces/{ns}")
 
 
 @pytest.fixture

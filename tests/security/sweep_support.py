@@ -18,11 +18,11 @@ import pytest
 from app.cluster.gateway import ClusterError
 from app.kinds import KIND_NAMES, get_kind
 from tests.support.http_session import HTTP_TIMEOUT, HttpSession
+from tests.support.http_session import HTTP_TIMEOUT, HttpSession
 from tests.support.lab_kube import RESULTS, result_body
-from tests.support.lab_namespaces import wait_for_default_service_account
+from tests.support.lab_namespaces import lab_namespaces
 
 LABEL = {"codex-test": "sweep"}
-LABEL_SELECTOR = "codex-test=sweep"
 PASSWORD = "correct horse battery staple"
 # Short kind words for object names (pods -> "pod"): names read as what they are in a report.
 SHORT = {"pods": "pod", "deployments": "deployment", "statefulsets": "statefulset",
@@ -50,19 +50,10 @@ class LabObject:
     secret_value: str = ""  # Secrets only: the value that must never be shown
 
 
-@contextmanager
 def sweep_namespaces(kube, *names: str):
     """Create the namespaces (labelled test-made), wait until pods may be made; delete them and
     every Result labelled ``codex-test=sweep`` afterwards."""
-    try:
-        for ns in names:
-            kube.create("/api/v1/namespaces", {"metadata": {"name": ns, "labels": dict(LABEL)}})
-        wait_for_default_service_account(kube, names)
-        yield names
-    finally:
-        kube.delete(RESULTS, labelSelector=LABEL_SELECTOR)
-        for ns in names:
-            kube.delete(f"/api/v1/namespaces/{ns}")
+    return lab_namespaces(kube, names, LABEL)
 
 
 def _meta(name, marker, annotations=None, labels=None):

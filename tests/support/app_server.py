@@ -114,22 +114,18 @@ class AppServer:
     def in_process_app(self):
         """This server's app built in this process (same database, cluster and secret key), inside
         its app context: for seeding users and plan runs before or while gunicorn serves."""
-        from app import create_app
-        from app.cluster.gateway import gateway
         from app.config import Config
-        from app.extensions import db
+        from tests.support.apps import build_app, close_app
 
         settings = {"SQLALCHEMY_DATABASE_URI": self.env["CODEX_DATABASE_URL"],
                     "SECRET_KEY": self.env["CODEX_SECRET_KEY"],
                     "CODEX_KUBECONFIG": self.env["CODEX_KUBECONFIG"], "CODEX_RBAC_SYNC_INTERVAL": 0}
-        app = create_app(type("AppServerConfig", (Config,), settings))
-        with app.app_context():
-            try:
+        app = build_app(settings, base=Config)
+        try:
+            with app.app_context():
                 yield app
-            finally:
-                gateway().close()
-                db.session.remove()
-                db.engine.dispose()
+        finally:
+            close_app(app)
 
     # -- the server ----------------------------------------------------------------------------
 
