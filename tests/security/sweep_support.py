@@ -18,7 +18,6 @@ import pytest
 from app.cluster.gateway import ClusterError
 from app.kinds import KIND_NAMES, get_kind
 from tests.support.http_session import HTTP_TIMEOUT, HttpSession
-from tests.support.http_session import HTTP_TIMEOUT, HttpSession
 from tests.support.lab_kube import RESULTS, result_body
 from tests.support.lab_namespaces import lab_namespaces
 
