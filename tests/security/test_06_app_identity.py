@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 from kubernetes import client
 
-from app.kinds import KIND_NAMES as KINDS  # noqa: E402
 from app.cluster.rbac_sync import MANAGED_BY, MANAGED_BY_VALUE, USER_ID_LABEL, sync_user
 from app.extensions import db
+from app.kinds import KIND_NAMES as KINDS
 from app.models import Grant, User
 from tests.support.lab_control import install_app_chart, wait_for
 from tests.support.users import lab_users
