@@ -49,7 +49,7 @@ NAMESPACE = "team-a"
 def sample_messages():
     """Prompt messages for a crash-looping pod, built by the app's own prompt code."""
     from app.plans.core.context import GatheredContext, Section
-    from app.plans.core.finding import Finding
+    from app.findings import Finding
     from app.plans.core.prompts import build_messages
 
     finding = Finding(kind="Pod", namespace=NAMESPACE, name="crashloop-api-7d9f8-x2kq4",
@@ -78,7 +78,7 @@ def sample_messages():
 def seed(server: AppServer, runs: int) -> list[int]:
     """Create the bench user (granted team-a) and `runs` plan runs ready to stream."""
     with server.in_process_app():
-        from app.plans.core.finding import Finding
+        from app.findings import Finding
         from app.plans.runs import create_run
 
         user_id = add_user("bench", password=PASSWORD, grants={NAMESPACE: {"pods", "events"}},

@@ -29,7 +29,7 @@ import time
 import types
 
 from app.plans.core.context import gather_context
-from app.plans.core.finding import Finding  # noqa: E402
+from app.findings import Finding
 from app.redact import redact_text
 from tests.support.child_process import REPO as ROOT
 
