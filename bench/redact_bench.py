@@ -28,8 +28,8 @@ import sys
 import time
 import types
 
-from app.plans.core.context import gather_context
 from app.findings import Finding
+from app.plans.core.context import gather_context
 from app.redact import redact_text
 from tests.support.child_process import REPO as ROOT
 
