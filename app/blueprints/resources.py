@@ -8,16 +8,16 @@ by hand reveals nothing.
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from app.access import Access
 from app.cluster.gateway import ClusterError, Forbidden, NotFound, Unavailable, gateway
 from app.cluster.user_reader import UserReader
-from app.result_store import findings_for
 from app.kinds import Kind, get_kind, resolve_alias
 from app.resources.format import row_cells
 from app.resources.listing import SORT_LIMIT, Query, list_page
 from app.resources.yaml_view import object_yaml
+from app.result_store import findings_for
 from app.web.current import current_access, current_reader
 from app.web.htmx import is_htmx, render
 from app.web.urls import object_url
