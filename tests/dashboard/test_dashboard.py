@@ -1,7 +1,6 @@
 """The issue dashboard against the lab: right findings for the right users, safely rendered."""
 
 import re
-import socket
 import time
 import uuid
 from datetime import datetime, timezone
@@ -12,12 +11,12 @@ import yaml
 from markupsafe import escape
 
 from app import create_app
-from app.result_store import STORE_KEY
 from app.config import TestConfig
 from app.extensions import db
-from app.result_store import REPORT_WITHIN, ResultStore
-from app.models import Grant, User
+from app.result_store import REPORT_WITHIN, STORE_KEY, ResultStore
 from tests.dashboard.view_fixtures import PASSWORD, TEST_LABEL, XSS, ViewTestConfig, page_text
+from tests.support.child_process import free_port
+from tests.support.users import add_user
 
 NOT_REPORTED = "K8sGPT has not reported yet"
 REGION = {"HX-Request": "true", "HX-Target": "issues-region"}
@@ -120,9 +119,7 @@ def test_empty_state_for_quiet_namespaces(world, make_user, login):
 @pytest.fixture
 def unreachable_app(tmp_path):
     """The app pointed at a loopback port where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     kubeconfig = yaml.safe_load(Path(ViewTestConfig.CODEX_KUBECONFIG).read_text())
     for cluster in kubeconfig["clusters"]:
         cluster["cluster"]["server"] = f"https://127.0.0.1:{port}"
@@ -139,11 +136,7 @@ def unreachable_app(tmp_path):
 def local_user_client(app, username, namespace="team-a"):
     """Create a local user granted pods in `namespace` (database only) and log them in."""
     with app.app_context():
-        user = User(username=username)
-        user.set_password(PASSWORD)
-        user.grants.append(Grant(namespace=namespace, kinds_csv="pods"))
-        db.session.add(user)
-        db.session.commit()
+        add_user(username, password=PASSWORD, grants={namespace: {"pods"}})
     client = app.test_client()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
                       page_text(client.get("/login"))).group(1)

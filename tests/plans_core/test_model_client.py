@@ -1,19 +1,18 @@
 """The model client against the real offline planner, through the real openai SDK."""
 
-import socket
-
 import openai
 import pytest
 
 from app.config import Config
+from app.findings import Finding
 from app.plans.core.model_client import (ModelAuthFailed, ModelClient, ModelNotFound, ModelRateLimited,
                                        ModelServerError, ModelSettings, ModelStreamCut, ModelTimeout,
                                        ModelUnreachable, TextDelta)
 from app.plans.core.context import gather_context
-from app.findings import Finding
 from app.plans.core.prompts import build_messages
 from tests.plans_core.planning_helpers import PLANNER_KEY, collect, collect_until_error, simple_messages
 from tests.plans_core.planning_samples import crash_loop
+from tests.support.child_process import free_port
 from tests.support.planner_process import PlannerProcess
 
 
@@ -40,9 +39,7 @@ def test_usage_and_timings_are_reported(model):
 
 
 def test_closed_port_is_reported_as_refused(make_model):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     model = make_model(base_url=f"http://127.0.0.1:{port}/v1", timeout=5)
     _, error = collect_until_error(model, simple_messages(), ModelUnreachable)
     assert error.status == "unreachable"
