@@ -116,3 +116,16 @@ def test_code_blocks_split_into_one_segment_per_command():
 
 def test_broken_quotes_do_not_break_parsing():
     assert parse_command("kubectl -n team-a patch svc web -p '{\"spec\": ").namespaces == ("team-a",)
+
+
+@pytest.mark.parametrize(("command", "verbs", "namespaces"), [
+    # Words are split the way bash splits them (the strict step parser reads the same words).
+    ("kubectl get pods#x -n team-a", ("get",), ("team-a",)),  # '#' inside a word starts no comment
+    ("kubectl get pods # -n team-b", ("get",), ()),
+    ("kubectl -n team-a get pods `kubectl -n team-b delete pod x`", ("get", "delete"), ("team-a", "team-b")),
+    ("kubectl -n team-a get pods -n==x", ("get",), ("team-a", "=x")),  # as kubectl reads -n=...
+    ("kubectl -n 'team-a' get \"pods\"", ("get",), ("team-a",)),
+])
+def test_commands_are_read_word_by_word_like_a_shell_would(command, verbs, namespaces):
+    parsed = parse_command(command)
+    assert (parsed.verbs, parsed.namespaces) == (verbs, namespaces)

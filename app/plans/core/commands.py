@@ -1,10 +1,14 @@
-"""Find the ``kubectl`` commands in a plan and say what each would do to the cluster."""
+"""Read ``kubectl`` command lines: find them in a plan and say what each would do to the cluster.
+
+The lexical half -- `split_words` (a line split the way bash splits it), `read_verb` and
+`read_namespaces` -- is shared with the strict step parser (app.plans.core.kubectl), so a badge
+and the executor never disagree about which verb a line runs or which namespace it aims at.
+"""
 
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
@@ -12,18 +16,143 @@ from markdown_it import MarkdownIt
 READ_ONLY = "read-only"
 CHANGES = "changes-cluster"
 
-_READ_ONLY_VERBS = {
+READ_ONLY_VERBS = frozenset({
     "get", "describe", "logs", "log", "events", "top", "explain", "api-resources", "api-versions", "diff",
     "version", "cluster-info", "wait", "kustomize", "completion", "options", "help", "plugin",
     "rollout status", "rollout history", "auth can-i", "auth whoami", "apply view-last-applied",
     "config view", "config get-contexts", "config current-context", "config get-clusters", "config get-users",
-}
-_TWO_WORD = {"rollout", "auth", "config", "set", "create", "top", "certificate", "apply", "plugin"}
-_VALUE_FLAGS = {"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server",
-                "--as", "--as-group", "--as-uid", "--token", "--request-timeout", "-v", "--v", "--cache-dir"}
+})
+TWO_WORD_VERBS = frozenset({"rollout", "auth", "config", "set", "create", "top", "certificate", "apply", "plugin"})
+# Flags whose value is the next word, so that word is not mistaken for the verb.
+VALUE_FLAGS = frozenset({"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server",
+                         "--as", "--as-group", "--as-uid", "--token", "--request-timeout", "-v", "--v",
+                         "--cache-dir"})
+NAMESPACE_FLAGS = ("-n", "--namespace")
+ALL_NAMESPACES_FLAGS = ("-A", "--all-namespaces")
+SHELL_OPERATORS = frozenset(";&|<>()`\n")
 _OPERATOR = re.compile(r"^[;&|<>()]+$")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 _SHELL_PROMPT = re.compile(r"^\s*\$\s+")
+
+
+@dataclass(frozen=True)
+class ShellWords:
+    """A line split the way bash would split it, without running anything."""
+
+    commands: tuple[tuple[str, ...], ...]  # the words of each simple command, between operators
+    shell: tuple[str, ...]  # what a shell would do besides: operators met, `$` expansions
+    balanced: bool  # False when a quote is left open (model output cut short)
+
+
+class _Splitter:
+    """The state of one split: finished commands, the word being read, the open quote."""
+
+    def __init__(self):
+        self.commands: list[list[str]] = [[]]
+        self.shell: list[str] = []
+        self.word: str | None = None
+        self.quote: str | None = None
+
+    def add(self, text: str) -> None:
+        self.word = (self.word or "") + text
+
+    def end_word(self) -> None:
+        if self.word is not None:
+            self.commands[-1].append(self.word)
+        self.word = None
+
+    def operator(self, char: str) -> None:
+        self.end_word()
+        self.shell.append(char)
+        self.commands.append([])
+
+    def quoted(self, char: str, chars) -> None:
+        """One character inside quotes: single quotes keep everything, double quotes expand `$`."""
+        if char == self.quote:
+            self.quote = None
+        elif self.quote == '"' and char == "\\":
+            following = next(chars, "")
+            self.add(following if following in '"\\$`\n' else char + following)
+        else:
+            if self.quote == '"' and char in "$`":
+                self.shell.append(char)
+            self.add(char)
+
+
+def split_words(line: str) -> ShellWords:
+    """Split like bash (quotes, backslashes, ``#`` comments), noting operators instead of obeying them."""
+    state, chars = _Splitter(), iter(line)
+    for char in chars:
+        if state.quote:
+            state.quoted(char, chars)
+        elif char == "\\":
+            following = next(chars, "")
+            if following != "\n":  # backslash-newline joins lines
+                state.add(following)
+        elif char in " \t":
+            state.end_word()
+        elif char == "#" and state.word is None:
+            for skipped in chars:  # a comment runs to the end of its line
+                if skipped == "\n":
+                    state.operator(skipped)
+                    break
+        elif char in "'\"":
+            state.quote = char
+            state.add("")
+        elif char in SHELL_OPERATORS:
+            state.operator(char)
+        else:
+            if char == "$":
+                state.shell.append(char)
+            state.add(char)
+    balanced = state.quote is None
+    state.end_word()
+    return ShellWords(tuple(tuple(c) for c in state.commands if c), tuple(state.shell), balanced)
+
+
+def split_flag(arg: str) -> tuple[str, str | None]:
+    """A flag's name and attached value, as kubectl reads them: ``--namespace=a``, ``-na``, ``-n=a``."""
+    if arg.startswith("--"):
+        name, equals, value = arg.partition("=")
+        return name, value if equals else None
+    name, value = arg[:2], arg[2:]
+    return (name, value[1:]) if value.startswith("=") else (name, value or None)
+
+
+def read_verb(args: Sequence[str]) -> tuple[str, tuple[int, ...]]:
+    """The verb ("get", "rollout restart") and the positions of its words, skipping flags and values."""
+    positions: list[int] = []
+    skip = False
+    for index, arg in enumerate(args):
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in VALUE_FLAGS
+        else:
+            positions.append(index)
+            if len(positions) == 2 or arg not in TWO_WORD_VERBS:
+                break
+    if len(positions) == 2:
+        first, second = (args[i] for i in positions)
+        if (not re.fullmatch(r"[a-z][a-z-]*", second)
+                or (first == "apply" and "last-applied" not in second)):
+            positions.pop()
+    return " ".join(args[i] for i in positions), tuple(positions)
+
+
+def read_namespaces(args: Sequence[str]) -> tuple[list[str], bool]:
+    """The namespaces ``-n``/``--namespace`` name, in order, and whether ``-A`` asks for all of them."""
+    namespaces, every = [], False
+    for index, arg in enumerate(args):
+        name, value = split_flag(arg) if arg.startswith("-") else ("", None)
+        if name in NAMESPACE_FLAGS:
+            if value is None and index + 1 < len(args):
+                value = args[index + 1]
+            if value is not None:
+                namespaces.append(value)
+        elif name in ALL_NAMESPACES_FLAGS and value in (None, "true"):
+            every = True
+    return namespaces, every
 
 
 @dataclass(frozen=True)
@@ -47,63 +176,33 @@ class KubectlCommand:
         return bool(self.namespaces_outside(allowed))
 
 
-def _tokens(line: str) -> list[str]:
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>()")
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    try:
-        return list(lexer)
-    except ValueError:  # unbalanced quotes in model output: fall back to whitespace
-        return line.split()
+def _commands(line: str) -> tuple[tuple[str, ...], ...]:
+    """The simple commands of a line; with a quote left open, words split at whitespace instead."""
+    split = split_words(line)
+    if split.balanced:
+        return split.commands
+    commands: list[list[str]] = [[]]
+    for word in line.split():
+        if _OPERATOR.match(word):
+            commands.append([])
+        else:
+            commands[-1].append(word)
+    return tuple(tuple(c) for c in commands if c)
 
 
-def _invocations(tokens: list[str]) -> list[list[str]]:
-    """The argument lists that follow each ``kubectl`` in a tokenized line."""
-    found, current = [], None
-    for token in tokens:
-        if _OPERATOR.match(token):
-            current = None
-        elif current is not None:
-            current.append(token)
-        elif token == "kubectl" or token.endswith("/kubectl"):
-            current = []
-            found.append(current)
+def _invocations(line: str) -> list[list[str]]:
+    """The argument lists that follow the first ``kubectl`` of each simple command in a line."""
+    found = []
+    for words in _commands(line):
+        start = next((i for i, word in enumerate(words) if word == "kubectl" or word.endswith("/kubectl")), None)
+        if start is not None:
+            found.append(list(words[start + 1:]))
     return found
 
 
-def _verb(args: list[str]) -> str:
-    words, skip = [], False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg.startswith("-"):
-            skip = arg in _VALUE_FLAGS
-        else:
-            words.append(arg)
-            if len(words) == 2 or words[0] not in _TWO_WORD:
-                break
-    if len(words) == 2 and (words[0] not in _TWO_WORD or not re.fullmatch(r"[a-z][a-z-]*", words[1])
-                            or (words[0] == "apply" and "last-applied" not in words[1])):
-        words = words[:1]
-    return " ".join(words)
-
-
-def _namespaces(args: list[str]) -> tuple[list[str], bool]:
-    namespaces, every = [], False
-    for index, arg in enumerate(args):
-        if arg in ("-n", "--namespace") and index + 1 < len(args):
-            namespaces.append(args[index + 1])
-        elif arg.startswith("--namespace="):
-            namespaces.append(arg.split("=", 1)[1])
-        elif arg.startswith("-n") and not arg.startswith("--") and len(arg) > 2:
-            namespaces.append(arg[2:].lstrip("="))
-        elif arg in ("-A", "--all-namespaces") or arg == "--all-namespaces=true":
-            every = True
-    return namespaces, every
-
-
-def _changes(verb: str, args: list[str]) -> bool:
-    if verb in _READ_ONLY_VERBS or verb.split(" ")[0] in ("get", "describe", "logs", "top", "explain"):
+def changes_cluster(verb: str, args: Sequence[str]) -> bool:
+    """Whether a kubectl verb can change the cluster (a ``--dry-run`` of it cannot)."""
+    if verb in READ_ONLY_VERBS or verb.split(" ")[0] in ("get", "describe", "logs", "top", "explain"):
         return False
     dry_run = [a for a in args if a == "--dry-run" or a.startswith("--dry-run=")]
     return not (dry_run and dry_run[-1].split("=", 1)[-1] in ("--dry-run", "client", "server"))
@@ -111,15 +210,15 @@ def _changes(verb: str, args: list[str]) -> bool:
 
 def parse_command(text: str) -> KubectlCommand | None:
     """Classify one logical shell line; None when it runs no kubectl."""
-    invocations = _invocations(_tokens(_SHELL_PROMPT.sub("", text.split("\n", 1)[0])))
+    invocations = _invocations(_SHELL_PROMPT.sub("", text.split("\n", 1)[0]))
     if not invocations:
         return None
     verbs, namespaces, every, changes = [], [], False, False
     for args in invocations:
-        verb = _verb(args)
+        verb = read_verb(args)[0]
         verbs.append(verb)
-        changes = changes or _changes(verb, args)
-        found, all_ns = _namespaces(args)
+        changes = changes or changes_cluster(verb, args)
+        found, all_ns = read_namespaces(args)
         namespaces.extend(ns for ns in found if ns not in namespaces)
         every = every or all_ns
     return KubectlCommand(_SHELL_PROMPT.sub("", text).strip(), tuple(verbs), changes, tuple(namespaces), every)
