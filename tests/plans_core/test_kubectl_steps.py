@@ -161,7 +161,7 @@ def test_apply_of_several_objects_takes_the_manifests_namespace():
     assert parsed.objects == (("deployments", "web"), ("configmaps", "flags"))
     assert parsed.kinds == ("deployments", "configmaps")
     assert parsed.argv(False) == ["apply", "--filename=-", "--server-side", *NS]
-    assert [json.loads(d)["kind"] for d in parsed.stdin.split("---\n")] == ["Deployment", "ConfigMap"]
+    assert [json.loads(line)["kind"] for line in parsed.stdin.splitlines()] == ["Deployment", "ConfigMap"]
 
 
 def test_kubectl_reads_the_manifest_as_it_was_checked():
@@ -180,7 +180,8 @@ BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n"
     (DEPLOYMENT.replace("apps/v1", "evil.example.com/v1"), "not one of the kinds"),
     (CONFIG_MAP.replace("kind: ConfigMap", "kind: configmap"), "not one of the kinds"),
     ("apiVersion: v1\nkind: List\nitems: []\nmetadata: {}\n", "not one of the kinds"),
-    (CONFIG_MAP.replace("name: flags", "generateName: flags-"), "not a valid object name"),
+    (CONFIG_MAP.replace("name: flags", "generateName: flags-"), "needs metadata.name"),
+    (CONFIG_MAP.replace("name: flags", "name: flags\n  namespace: ../kube-system"), "not a valid namespace"),
     (CONFIG_MAP.replace("name: flags", "name: ../secrets"), "not a valid object name"),
     (CONFIG_MAP + "  extra: &x one\n  again: *x\n", "aliases"),
     (BOMB, "aliases"),
@@ -189,6 +190,8 @@ BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n"
     ("---\n".join([CONFIG_MAP] * 21), "from 1 to 20 objects"),
     (CONFIG_MAP + "x" * 20001, "longer than 20,000"),
     ("just a string", "one object with metadata"),
+    ("a: " + "[" * 6000 + "]" * 6000, "nested more than 32 levels"),
+    ("".join(" " * i + f"k{i}:\n" for i in range(195)), "one object with metadata"),  # deep, yet answered
 ])
 def test_bad_manifests_are_refused(manifest, reason):
     assert reason in step("kubectl apply -f -", namespace="team-a", manifest=manifest).reason
@@ -343,6 +346,7 @@ REFUSED = [
     ("kubectl -n team-a set env deployment/web --list", "`--list` is not a flag"),
     ("kubectl -n team-a patch deploy web --type=json -p '{\"spec\": {}}'", "a JSON patch is a list"),
     ("kubectl -n team-a patch deploy web -p 'not: [valid'", "neither JSON nor YAML"),
+    ("kubectl -n team-a patch deploy web -p '" + "[" * 1900 + "'", "nested more than 32 levels"),
     ("kubectl -n team-a patch deploy web -p '{}' --subresource=status", "`--subresource` is not a flag"),
     ("kubectl -n team-a logs web-1 -pf", "`-p` is a switch"),
     ("kubectl -n team-a logs web-1 -c --as=admin", "`-c` needs a value"),

@@ -28,8 +28,8 @@ from app.plans.core.commands import (
     NAMESPACE_FLAGS, changes_cluster, read_namespaces, read_verb, split_flag, split_words,
 )
 from app.plans.core.kubectl_verbs import (
-    SHORTS, SWITCH, VERB_ALIASES, Check, Refused, Verb, clip, flag_reason, kind_named, namespace_value,
-    object_name, resource_arg, verb_spec,
+    SHORTS, SWITCH, VERB_ALIASES, Check, Refused, Verb, check_nesting, clip, flag_reason, kind_named,
+    namespace_value, object_name, resource_arg, verb_spec,
 )
 
 MAX_TEXT = 2000
@@ -58,7 +58,7 @@ class Step:
     namespace: str | None  # None only for a cluster-scoped kind (administrators)
     kinds: tuple[str, ...]  # every kind the caller must check against the grant
     objects: tuple[tuple[str, str], ...] = ()  # (kind, name) of each named object
-    stdin: str | None = None  # `apply -f -`: the manifest as parsed, one JSON document each
+    stdin: str | None = None  # `apply -f -`: the manifest as parsed, one JSON object a line
     args: tuple[str, ...] = field(default=(), repr=False)
 
     def argv(self, dry_run: bool) -> list[str]:
@@ -321,18 +321,19 @@ def _apply_step(text: str, flags: dict, words: list[str], namespace: str | None,
 def _manifest(manifest: str, cluster_ok: bool) -> tuple[list[tuple[Kind, str, str | None]], str]:
     """Each document's kind, name and namespace, and what kubectl reads: the documents as parsed here.
 
-    kubectl gets the parsed documents re-written as JSON, so it acts on exactly what was checked
-    (no YAML reader differences: duplicate keys, tags). Aliases are refused: a few lines of them
-    expand to gigabytes.
+    kubectl gets the parsed documents re-written as a stream of JSON objects (one a line, which
+    every kubectl's decoder reads), so it acts on exactly what was checked: no YAML reader
+    differences (duplicate keys, tags). Aliases are refused: a few lines of them expand to gigabytes.
     """
     if len(manifest) > MAX_MANIFEST:
         raise Refused(f"the manifest is longer than {MAX_MANIFEST:,} characters")
+    check_nesting(manifest, "the manifest")
     try:
         if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(manifest, Loader=yaml.SafeLoader)):
             raise Refused("the manifest uses YAML aliases (*name): write each object out")
         documents = [d for d in yaml.safe_load_all(manifest) if d is not None]
-        stream = "---\n".join(json.dumps(d, allow_nan=False, default=_json_value) + "\n" for d in documents)
-    except (yaml.YAMLError, ValueError, TypeError):
+        stream = "".join(json.dumps(d, allow_nan=False, default=_json_value) + "\n" for d in documents)
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
         raise Refused("the manifest is not valid YAML for Kubernetes objects") from None
     if not documents or len(documents) > MAX_DOCUMENTS:
         raise Refused(f"the manifest needs from 1 to {MAX_DOCUMENTS} objects")
@@ -346,6 +347,7 @@ def _json_value(value):
 
 
 def _document(document, cluster_ok: bool) -> tuple[Kind, str, str | None]:
+    """One manifest object: a registered kind at its own API version, named, in at most one namespace."""
     if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
         raise Refused("each manifest document must be one object with metadata")
     api_version, api_kind = document.get("apiVersion"), document.get("kind")
@@ -354,6 +356,8 @@ def _document(document, cluster_ok: bool) -> tuple[Kind, str, str | None]:
         raise Refused(f"`{clip(str(api_version))}` `{clip(str(api_kind))}` is not one of the kinds grants name")
     kind_named(kind.name, cluster_ok)
     metadata = document["metadata"]
+    if "name" not in metadata:
+        raise Refused("each object in the manifest needs metadata.name (one named object, no generateName)")
     namespace = metadata.get("namespace")
-    return kind, object_name(metadata.get("name")), None if namespace is None else namespace_value(
+    return kind, object_name(metadata["name"]), None if namespace is None else namespace_value(
         "metadata.namespace", namespace)

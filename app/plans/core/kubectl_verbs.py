@@ -175,13 +175,29 @@ def _pairs(key: str, value: str, what: str, removable: bool = True) -> Pairs:
 _JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
 
 
+MAX_NESTING = 32
+
+
+def check_nesting(text: str, what: str) -> None:
+    """Refuse brackets nested deeper than real objects are: PyYAML slows quadratically on them."""
+    depth = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise Refused(f"{what} is nested more than {MAX_NESTING} levels deep")
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+
+
 def _loads(text: str):
+    check_nesting(text, "the patch")
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             return yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             raise Refused("the patch is neither JSON nor YAML") from None
 
 
