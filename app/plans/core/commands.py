@@ -50,15 +50,17 @@ class _Splitter:
     def __init__(self):
         self.commands: list[list[str]] = [[]]
         self.shell: list[str] = []
-        self.word: str | None = None
+        self.word: list[str] | None = None  # the parts of the word being read; [] is an empty word ('')
         self.quote: str | None = None
 
     def add(self, text: str) -> None:
-        self.word = (self.word or "") + text
+        if self.word is None:
+            self.word = []
+        self.word.append(text)
 
     def end_word(self) -> None:
         if self.word is not None:
-            self.commands[-1].append(self.word)
+            self.commands[-1].append("".join(self.word))
         self.word = None
 
     def operator(self, char: str) -> None:
