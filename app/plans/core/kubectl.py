@@ -272,6 +272,7 @@ def _object(verb: str, spec: Verb, words: list[str], cluster_ok: bool) -> tuple[
 
 def _object_step(text: str, verb: str, spec: Verb, flags: dict, words: list[str], namespace: str | None,
                  cluster_ok: bool) -> Step:
+    """A step on one kind (and at most one named object) in one namespace."""
     kind, name, rest = _object(verb, spec, words, cluster_ok)
     if spec.pairs:
         rest = spec.pairs(verb, rest)
