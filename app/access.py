@@ -5,8 +5,13 @@ it) of an `Access` read once per request with `access_for(user)`. The answer is 
 server for every endpoint; the API server checks the same grants again because workload reads
 are made as the user (see app.cluster.rbac_sync).
 
-A verb names what the user wants to do. Today a grant's kinds may be viewed; a new verb is a new
-entry in VERBS and a column of the grant, not a change in the callers.
+A verb names what the user wants to do: VIEW (see the kind's objects) or CHANGE (create, patch,
+delete them through an action, app.actions). A grant's change kinds imply view of them. Only
+CHANGEABLE_KINDS can be changed at all, by anyone: events are the cluster's record of what
+happened (changing them would rewrite the evidence K8sGPT and the plans read), and any write to a
+Secret carries its values in the command, the dry-run answer and the audit log, which the app
+promises never to show or store. A new verb is a new entry in VERBS and a column of the grant,
+not a change in the callers.
 """
 
 from __future__ import annotations
@@ -15,13 +20,25 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.extensions import db
 from app.kinds import KINDS, Kind
 from app.models import Grant
 
 VIEW = "view"
-VERBS = (VIEW,)
+CHANGE = "change"
+VERBS = (VIEW, CHANGE)
+
+UNCHANGEABLE = frozenset({"events", "secrets"})  # why: see the module docstring
+CHANGEABLE_KINDS: tuple[Kind, ...] = tuple(
+    k for k in KINDS if k.namespaced and k.name not in UNCHANGEABLE)
+CHANGEABLE_NAMES = frozenset(k.name for k in CHANGEABLE_KINDS)
+
+
+def actions_enabled(config) -> bool:
+    """False in read-only mode (CODEX_ACTIONS off): every action is refused, nobody may change."""
+    return bool(config["CODEX_ACTIONS"])
 
 
 def is_admin(user) -> bool:
@@ -40,15 +57,25 @@ class Access:
 
     admin: bool = False
     grants: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+    read_only: bool = False  # CODEX_ACTIONS off: CHANGE is refused to everyone
 
     def _granted(self, verb: str) -> Mapping[str, frozenset[str]]:
         if verb not in VERBS:
             raise ValueError(f"unknown verb {verb!r}")
-        return self.grants.get(verb, {})
+        return {} if self._switched_off(verb) else self.grants.get(verb, {})
+
+    def _switched_off(self, verb: str) -> bool:
+        return verb == CHANGE and self.read_only
 
     def allows(self, namespace: str | None, kind: Kind | str | None = None, verb: str = VIEW) -> bool:
-        """May the user `verb` objects of `kind` (a Kind or its grant name) in `namespace`?"""
+        """May the user `verb` objects of `kind` (a Kind or its grant name) in `namespace`?
+
+        CHANGE needs a namespace, a changeable kind (kind None: any) and actions on (not
+        read-only mode), administrators included.
+        """
         granted = self._granted(verb)
+        if verb == CHANGE and (self.read_only or namespace is None or not _changeable(kind)):
+            return False
         if self.admin:
             return True
         return namespace is not None and _covers(granted.get(namespace, frozenset()), kind)
@@ -56,7 +83,9 @@ class Access:
     def namespaces(self, kind: Kind | str | None = None, verb: str = VIEW) -> list[str] | None:
         """Sorted namespaces where `kind` (None: any kind) is granted; None for administrators,
         who may use every namespace."""
-        return None if self.admin else self.granted_namespaces(kind, verb)
+        if self.admin and not self._switched_off(verb):
+            return None
+        return self.granted_namespaces(kind, verb)
 
     def granted_namespaces(self, kind: Kind | str | None = None, verb: str = VIEW) -> list[str]:
         """Sorted namespaces with an explicit grant (administrators' own grants too)."""
@@ -64,8 +93,11 @@ class Access:
 
     def kinds(self, verb: str = VIEW) -> list[Kind]:
         """The registered kinds granted in at least one namespace, in registry order."""
+        if self._switched_off(verb):
+            return []
         granted = {k for kinds in self._granted(verb).values() for k in kinds}
-        return [k for k in KINDS if self.admin or k.name in granted]
+        return [k for k in (CHANGEABLE_KINDS if verb == CHANGE else KINDS)
+                if self.admin or k.name in granted]
 
     @property
     def has_any(self) -> bool:
@@ -80,6 +112,10 @@ def _covers(kinds: frozenset[str], kind: Kind | str | None) -> bool:
     return (kind.name if isinstance(kind, Kind) else kind) in kinds
 
 
+def _changeable(kind: Kind | str | None) -> bool:
+    return kind is None or (kind.name if isinstance(kind, Kind) else kind) in CHANGEABLE_NAMES
+
+
 NOBODY = Access()
 
 
@@ -87,6 +123,10 @@ def access_for(user) -> Access:
     """Read the user's grants. Disabled or anonymous users get nothing."""
     if user is None or not getattr(user, "is_authenticated", False) or user.is_disabled:
         return NOBODY
-    rows = db.session.scalars(sa.select(Grant).where(Grant.user_id == user.id))
-    view = {grant.namespace: frozenset(grant.kinds) for grant in rows if grant.kinds}
-    return Access(admin=is_admin(user), grants={VIEW: view})
+    rows = db.session.scalars(sa.select(Grant).where(Grant.user_id == user.id)).all()
+    change = {grant.namespace: grant.change_kinds & CHANGEABLE_NAMES for grant in rows}
+    view = {grant.namespace: grant.kinds | change[grant.namespace] for grant in rows}
+    return Access(admin=is_admin(user), read_only=not actions_enabled(current_app.config), grants={
+        VIEW: {ns: kinds for ns, kinds in view.items() if kinds},
+        CHANGE: {ns: kinds for ns, kinds in change.items() if kinds},
+    })

@@ -69,6 +69,9 @@ class Config:
     CODEX_RBAC_SYNC_INTERVAL = int(_env("CODEX_RBAC_SYNC_INTERVAL", "300"))
     # Periodic sync also deletes bindings of users unknown to this database (one app per cluster).
     CODEX_RBAC_PRUNE = _flag("CODEX_RBAC_PRUNE", False)
+    # Off: read-only mode. Every action (Run, Dry-run, Apply) is refused, nobody may change
+    # (app.access.actions_enabled), and RBAC sync binds no change ClusterRoles.
+    CODEX_ACTIONS = _flag("CODEX_ACTIONS", True)
 
     CODEX_OIDC_ISSUER = _env("CODEX_OIDC_ISSUER")
     CODEX_OIDC_CLIENT_ID = _env("CODEX_OIDC_CLIENT_ID")

@@ -73,6 +73,8 @@ class Grant(db.Model):
     namespace: Mapped[str] = mapped_column(sa.String(63))
     # Comma-separated, sorted kind names (see app.kinds.KIND_NAMES).
     kinds_csv: Mapped[str] = mapped_column(sa.String(400))
+    # The kinds (of kinds_csv) the user may also change, stored the same way; empty: view only.
+    change_kinds_csv: Mapped[str] = mapped_column(sa.String(400), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(sa.String(150))
     # RBAC sync state: synced | pending | error, with the last message.
@@ -90,8 +92,16 @@ class Grant(db.Model):
     def kinds(self, values):
         self.kinds_csv = ",".join(sorted(set(values)))
 
+    @property
+    def change_kinds(self):
+        return frozenset(k for k in (self.change_kinds_csv or "").split(",") if k)
+
+    @change_kinds.setter
+    def change_kinds(self, values):
+        self.change_kinds_csv = ",".join(sorted(set(values)))
+
     def __repr__(self):
-        return f"<Grant {self.user_id} {self.namespace} {self.kinds_csv}>"
+        return f"<Grant {self.user_id} {self.namespace} {self.kinds_csv} change={self.change_kinds_csv}>"
 
 
 class AuditEvent(db.Model):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.access import VIEW, Access, access_for
+from app.access import CHANGE, CHANGEABLE_NAMES, VIEW, Access, actions_enabled, access_for
 from app.extensions import db
 from app.kinds import KIND_NAMES, get_kind
 from app.models import User
@@ -11,7 +11,8 @@ from app.models import User
 @pytest.fixture
 def users(app, make_user):
     ids = {
-        "dev": make_user("dev", grants={"team-a": {"pods", "events"}, "team-b": {"secrets"}}),
+        "dev": make_user("dev", grants={"team-a": {"pods", "events"}, "team-b": {"secrets"}},
+                         changes={"team-a": {"deployments"}}),
         "none": make_user("none"),
         "admin": make_user("boss", admin=True, grants={"team-z": {"pods"}}),
         "off": make_user("off", disabled=True, grants={"team-a": set(KIND_NAMES)}),
@@ -21,7 +22,10 @@ def users(app, make_user):
 
 
 def test_grants_map_namespaces_to_kinds(users):
-    assert users["dev"].grants == {VIEW: {"team-a": {"pods", "events"}, "team-b": {"secrets"}}}
+    assert users["dev"].grants == {
+        VIEW: {"team-a": {"pods", "events", "deployments"}, "team-b": {"secrets"}},
+        CHANGE: {"team-a": {"deployments"}},
+    }
 
 
 def test_user_without_grants_sees_nothing(users):
@@ -52,7 +56,7 @@ def test_namespaces_and_kinds_follow_the_grants(users):
     dev = users["dev"]
     assert dev.namespaces() == ["team-a", "team-b"]
     assert dev.namespaces("pods") == ["team-a"] and dev.namespaces(get_kind("secrets")) == ["team-b"]
-    assert [k.name for k in dev.kinds()] == ["pods", "events", "secrets"]  # registry order
+    assert [k.name for k in dev.kinds()] == ["pods", "deployments", "events", "secrets"]  # registry order
 
 
 def test_admin_sees_everything_including_cluster_scoped(users):
@@ -83,3 +87,68 @@ def test_anonymous_sees_nothing(app):
 def test_an_unknown_verb_is_an_error_not_a_refusal(users):
     with pytest.raises(ValueError):
         users["dev"].allows("team-a", "pods", verb="delete")
+
+
+@pytest.mark.parametrize("namespace, kind, allowed", [
+    ("team-a", "deployments", True),
+    ("team-a", None, True),  # some kind may be changed there
+    ("team-a", "pods", False),  # view only
+    ("team-a", "events", False),
+    ("team-b", "secrets", False),
+    ("team-b", "deployments", False),
+    ("team-c", "deployments", False),
+    (None, "deployments", False),
+])
+def test_change_follows_the_change_kinds_only(users, namespace, kind, allowed):
+    assert users["dev"].allows(namespace, kind, CHANGE) is allowed
+    if kind:
+        assert users["dev"].allows(namespace, get_kind(kind), CHANGE) is allowed
+
+
+def test_a_change_grant_implies_view(users):
+    dev = users["dev"]
+    assert dev.allows("team-a", "deployments") and dev.allows("team-a", "deployments", VIEW)
+    assert dev.namespaces("deployments", CHANGE) == ["team-a"]
+    assert [k.name for k in dev.kinds(CHANGE)] == ["deployments"]
+
+
+def test_user_without_change_grants_may_change_nothing(users):
+    for name in ("none", "off"):
+        assert not users[name].allows("team-a", "deployments", CHANGE)
+        assert users[name].kinds(CHANGE) == [] and users[name].namespaces(verb=CHANGE) == []
+
+
+def test_admin_may_change_every_changeable_kind_in_every_namespace(users):
+    admin = users["admin"]
+    assert all(admin.allows("anything", k, CHANGE) for k in CHANGEABLE_NAMES)
+    assert {k.name for k in admin.kinds(CHANGE)} == CHANGEABLE_NAMES
+    assert admin.namespaces(verb=CHANGE) is None
+    # Not even administrators change events, Secrets, cluster-scoped or unknown kinds here.
+    for namespace, kind in (("team-a", "events"), ("team-a", "secrets"), (None, "deployments"),
+                            ("team-a", "nodes"), (None, None)):
+        assert not admin.allows(namespace, kind, CHANGE)
+
+
+def test_change_stored_for_events_or_secrets_is_ignored(app, make_user):
+    uid = make_user("odd", changes={"team-a": {"events", "secrets", "pods"}})
+    with app.app_context():
+        access = access_for(db.session.get(User, uid))
+    assert access.grants[CHANGE] == {"team-a": {"pods"}}
+    assert not access.allows("team-a", "secrets", CHANGE) and access.allows("team-a", "secrets")
+
+
+def test_read_only_mode_refuses_every_change(app, make_user):
+    uid = make_user("ro", changes={"team-a": {"deployments"}})
+    admin = make_user("ro-admin", admin=True)
+    app.config["CODEX_ACTIONS"] = False
+    with app.app_context():
+        assert not actions_enabled(app.config)
+        user, boss = (access_for(db.session.get(User, i)) for i in (uid, admin))
+    for access in (user, boss):
+        assert not access.allows("team-a", "deployments", CHANGE)
+        assert access.kinds(CHANGE) == [] and access.namespaces(verb=CHANGE) == []
+    assert user.allows("team-a", "deployments") and boss.allows("team-a", "deployments")
+
+
+def test_actions_are_on_by_default(app):
+    assert actions_enabled(app.config) is True

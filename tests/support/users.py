@@ -2,6 +2,7 @@
 
     with app.app_context():
         user_id = add_user("ann", password=PASSWORD, grants={"team-a": {"pods"}})
+        user_id = add_user("bob", grants={"team-a": {"pods"}}, changes={"team-a": {"deployments"}})
 
 `lab_users` makes users for lab tests: random high ids (RoleBinding names,
 cluster-codex-<id>-<kind>, never collide with another session sharing the lab), grants synced
@@ -28,9 +29,10 @@ def password_hash(password: str) -> str:
 
 
 def add_user(username: str, *, password: str | None = None, admin: bool = False,
-             grants: dict | None = None, grant_state: str | None = None, sync: bool = False,
-             **fields) -> int:
-    """Create a user holding `grants` ({namespace: kinds}); return its id.
+             grants: dict | None = None, changes: dict | None = None,
+             grant_state: str | None = None, sync: bool = False, **fields) -> int:
+    """Create a user holding `grants` ({namespace: kinds}) and `changes` ({namespace: kinds the
+    user may also change}, granted for view too); return its id.
 
     ``grant_state`` marks the grants (e.g. "synced") without touching a cluster; ``sync`` writes
     the user's RoleBindings into the app's cluster instead.
@@ -38,8 +40,11 @@ def add_user(username: str, *, password: str | None = None, admin: bool = False,
     user = User(username=username, is_admin=admin, **fields)
     if password:
         user.password_hash = password_hash(password)
-    for namespace, kinds in (grants or {}).items():
-        grant = Grant(namespace=namespace, kinds=kinds)
+    grants, changes = grants or {}, changes or {}
+    for namespace in {**grants, **changes}:
+        change = set(changes.get(namespace, ()))
+        grant = Grant(namespace=namespace, kinds=set(grants.get(namespace, ())) | change,
+                      change_kinds=change)
         if grant_state:
             grant.sync_state = grant_state
         user.grants.append(grant)
@@ -52,13 +57,15 @@ def add_user(username: str, *, password: str | None = None, admin: bool = False,
 
 @contextmanager
 def lab_users(app, password):
-    """Yield make(username, grants={ns: kinds}, admin=False) -> user id; revoke all at exit."""
+    """Yield make(username, grants={ns: kinds}, admin=False, changes=None) -> user id; revoke all
+    at exit."""
     made = []
 
-    def make(username, grants=None, admin=False):
+    def make(username, grants=None, admin=False, changes=None):
         with app.app_context():
             user_id = add_user(username, id=random.randint(100_000, 2_000_000_000),
-                               password=password, admin=admin, grants=grants, sync=True)
+                               password=password, admin=admin, grants=grants, changes=changes,
+                               sync=True)
         made.append(user_id)
         return user_id
 
