@@ -3,12 +3,12 @@
 import re
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from app import sessions
-from app.access import is_admin
-from app.kinds import KIND_NAMES
+from app.access import CHANGEABLE_NAMES, actions_enabled, is_admin
+from app.kinds import KIND_NAMES, grant_label
 from app.auth import audit
 from app.cluster import rbac_sync
 from app.cluster.gateway import ClusterError, Unavailable, gateway
@@ -162,11 +162,17 @@ def _cluster_namespaces():
         return None, exc.message
 
 
+def _levels_context():
+    """What the kind/level checkboxes need (admin/_kind_levels.html)."""
+    return {"kinds": KIND_NAMES, "changeable": CHANGEABLE_NAMES,
+            "actions_on": actions_enabled(current_app.config)}
+
+
 def _user_page(user, status=200, errors=None, form=None):
     namespaces, cluster_error = _cluster_namespaces()
     return render("admin/user.html", block="panel", status=status, user=user,
                   grants=user.grants, namespaces=namespaces, cluster_error=cluster_error,
-                  errors=errors or {}, form=form or {}, kinds=KIND_NAMES)
+                  errors=errors or {}, form=form or {}, **_levels_context())
 
 
 @bp.get("/users/<int:user_id>")
@@ -183,42 +189,115 @@ def _validate_grant(form):
     elif len(namespace) > 63 or not NAMESPACE_RE.match(namespace):
         errors["namespace"] = ("Not a valid namespace name: lower-case letters, digits and '-', "
                                "at most 63 characters.")
-    kinds = form.getlist("kinds")
-    unknown = set(kinds) - set(KIND_NAMES)
+    kinds, change = _validate_levels(form, errors)
+    return errors, namespace, kinds, change
+
+
+def _validate_levels(form, errors):
+    """The kinds to grant and those of them the user may also change; problems go into errors."""
+    kinds, change = set(form.getlist("kinds")), set(form.getlist("change"))
+    unknown = (kinds | change) - set(KIND_NAMES)
     if not kinds:
         errors["kinds"] = "Choose at least one kind."
     elif unknown:
         errors["kinds"] = f"Unknown kinds: {', '.join(sorted(unknown))}."
-    return errors, namespace, set(kinds)
+    elif change - CHANGEABLE_NAMES:
+        errors["change"] = (f"{_labels(change - CHANGEABLE_NAMES)} cannot be changed through "
+                            "Cluster Codex (see the note below).")
+    elif change - kinds:
+        errors["change"] = (f"Also grant {_labels(change - kinds)}: a user may change only "
+                            "kinds they may see.")
+    return kinds, change
+
+
+def _labels(names):
+    return ", ".join(grant_label(name).split(" (")[0] for name in sorted(names))
+
+
+def _described(kinds, namespace, change):
+    """'deployments, pods in team-a; may change deployments' (the flashes' wording)."""
+    text = f"{', '.join(sorted(kinds))} in {namespace}"
+    return f"{text}; may change {', '.join(sorted(change))}" if change else text
+
+
+def _merged(namespace, added, upgraded):
+    bits = [f"added {', '.join(sorted(added))} to that grant"] if added else []
+    if upgraded:
+        bits.append(f"may now change {', '.join(sorted(upgraded))}")
+    return f"{namespace} was already granted; {'; '.join(bits)}."
+
+
+def _levels_detail(grant):
+    return f"kinds: {grant.kinds_csv}; change: {grant.change_kinds_csv or '-'}"
 
 
 @bp.post("/users/<int:user_id>/grants")
 def add_grant(user_id):
-    """Grant kinds in a namespace; a second grant for the same namespace adds its kinds."""
+    """Grant kinds in a namespace; a second grant for the same namespace adds its kinds and
+    change levels (lowering a level is an edit of the grant)."""
     user = _user_or_404(user_id)
-    errors, namespace, kinds = _validate_grant(request.form)
+    errors, namespace, kinds, change = _validate_grant(request.form)
     if errors:
         return _user_page(user, 422, errors, request.form)
     grant = db.session.scalar(sa.select(Grant).where(Grant.user_id == user.id,
                                                      Grant.namespace == namespace))
-    if grant is not None and kinds <= grant.kinds:
-        flash(f"{user.username} already has {', '.join(sorted(kinds))} in {namespace}; "
+    if grant is not None and kinds <= grant.kinds and change <= grant.change_kinds:
+        flash(f"{user.username} already has {_described(kinds, namespace, change)}; "
               "nothing changed.", "info")
         return redirect(url_for("admin.user", user_id=user.id), 303)
     if grant is None:
-        grant = Grant(user=user, namespace=namespace, kinds=kinds, created_by=current_user.username)
+        grant = Grant(user=user, namespace=namespace, kinds=kinds, change_kinds=change,
+                      created_by=current_user.username)
         db.session.add(grant)
-        message = f"Granted {', '.join(sorted(kinds))} in {namespace}."
+        message = f"Granted {_described(kinds, namespace, change)}."
     else:
-        added = kinds - grant.kinds
-        grant.kinds = grant.kinds | kinds
-        message = (f"{namespace} was already granted; added {', '.join(sorted(added))} "
-                   "to that grant.")
+        message = _merged(namespace, kinds - grant.kinds, change - grant.change_kinds)
+        grant.kinds, grant.change_kinds = grant.kinds | kinds, grant.change_kinds | change
     grant.sync_state, grant.sync_message = "pending", None
-    audit(current_user, "grant.create", f"{user.username} {namespace}",
-          f"kinds: {grant.kinds_csv}")
+    audit(current_user, "grant.create", f"{user.username} {namespace}", _levels_detail(grant))
     db.session.commit()
     _sync_and_flash(user, message)
+    return redirect(url_for("admin.user", user_id=user.id), 303)
+
+
+def _grant_or_404(user, grant_id):
+    grant = db.session.get(Grant, grant_id)
+    if grant is None or grant.user_id != user.id:
+        abort(404, "No such grant.")
+    return grant
+
+
+def _grant_page(user, grant, status=200, errors=None, form=None):
+    return render("admin/grant.html", block="panel", status=status, user=user, grant=grant,
+                  errors=errors or {}, form=form, **_levels_context())
+
+
+@bp.get("/users/<int:user_id>/grants/<int:grant_id>")
+def grant(user_id, grant_id):
+    """Show one grant with the form to change its kinds and levels."""
+    user = _user_or_404(user_id)
+    return _grant_page(user, _grant_or_404(user, grant_id))
+
+
+@bp.post("/users/<int:user_id>/grants/<int:grant_id>")
+def update_grant(user_id, grant_id):
+    """Replace a grant's kinds and levels (how a change level is lowered to view)."""
+    user = _user_or_404(user_id)
+    grant = _grant_or_404(user, grant_id)
+    errors = {}
+    kinds, change = _validate_levels(request.form, errors)
+    if errors:
+        return _grant_page(user, grant, 422, errors, request.form)
+    if kinds == grant.kinds and change == grant.change_kinds:
+        flash(f"{grant.namespace}: nothing changed.", "info")
+        return redirect(url_for("admin.user", user_id=user.id), 303)
+    before = _levels_detail(grant)
+    grant.kinds, grant.change_kinds = kinds, change
+    grant.sync_state, grant.sync_message = "pending", None
+    audit(current_user, "grant.update", f"{user.username} {grant.namespace}",
+          f"{_levels_detail(grant)} (was {before})")
+    db.session.commit()
+    _sync_and_flash(user, f"{user.username} now has {_described(kinds, grant.namespace, change)}.")
     return redirect(url_for("admin.user", user_id=user.id), 303)
 
 
@@ -226,12 +305,9 @@ def add_grant(user_id):
 def revoke_grant(user_id, grant_id):
     """Revoke a grant; its RoleBindings go with it."""
     user = _user_or_404(user_id)
-    grant = db.session.get(Grant, grant_id)
-    if grant is None or grant.user_id != user.id:
-        abort(404, "No such grant.")
+    grant = _grant_or_404(user, grant_id)
     namespace = grant.namespace
-    audit(current_user, "grant.revoke", f"{user.username} {namespace}",
-          f"kinds: {grant.kinds_csv}")
+    audit(current_user, "grant.revoke", f"{user.username} {namespace}", _levels_detail(grant))
     db.session.delete(grant)
     user.rbac_pending = True  # cleared by a successful sync
     db.session.commit()

@@ -24,6 +24,25 @@ def _grants(app, uid):
                 db.session.scalars(sa.select(Grant).where(Grant.user_id == uid))}
 
 
+def _levels(app, uid):
+    """{namespace: (kinds, change kinds)} of the user's grants."""
+    with app.app_context():
+        return {g.namespace: (set(g.kinds), set(g.change_kinds)) for g in
+                db.session.scalars(sa.select(Grant).where(Grant.user_id == uid))}
+
+
+def _grant_id(app, uid, namespace):
+    with app.app_context():
+        return db.session.scalar(sa.select(Grant.id).where(Grant.user_id == uid,
+                                                           Grant.namespace == namespace))
+
+
+def _audit(app, action):
+    with app.app_context():
+        return [(e.target, e.detail) for e in db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))]
+
+
 def _actions(app):
     with app.app_context():
         return [e.action for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))]
@@ -39,6 +58,7 @@ def test_anonymous_is_sent_to_login(client, path):
     ("get", "/admin/users"), ("get", "/admin/audit"), ("get", "/admin/users/1"),
     ("post", "/admin/users"), ("post", "/admin/users/1/grants"),
     ("post", "/admin/users/1/promote"), ("post", "/admin/rbac/sync"),
+    ("get", "/admin/users/1/grants/1"), ("post", "/admin/users/1/grants/1"),
 ])
 def test_non_admin_gets_403(client, auth, make_user, method, path):
     make_user("dev")
@@ -246,3 +266,141 @@ def test_user_names_render_as_text(client, admin, make_user):
     uid = make_user("x", display_name="<script>alert(1)</script>")
     page = client.get(f"/admin/users/{uid}").data
     assert b"<script>alert(1)</script>" not in page and b"&lt;script&gt;" in page
+
+
+def _change_column(page, namespace):
+    """The grants table's "May change" cell of the namespace's row, as text."""
+    row = page.split(f"<td>{namespace}", 1)[1].split("</tr>", 1)[0]
+    return " ".join(row.split('class="grant-change">', 1)[1].split("</td>", 1)[0].split())
+
+
+def test_grant_with_a_change_level_round_trips(app, client, admin, make_user):
+    uid = make_user("dev")
+    response = client.submit(f"/admin/users/{uid}/grants", {
+        "namespace": "team-a", "kinds": ["pods", "deployments"], "change": ["deployments"]})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Granted deployments, pods in team-a; may change deployments." in page
+    assert _change_column(page, "team-a") == "Deployments"
+    assert _levels(app, uid) == {"team-a": ({"pods", "deployments"}, {"deployments"})}
+    assert _audit(app, "grant.create") == [("dev team-a", "kinds: deployments,pods; change: deployments")]
+    # The edit form shows the stored levels: change ticked for deployments only.
+    edit = client.get(f"/admin/users/{uid}/grants/{_grant_id(app, uid, 'team-a')}").get_data(as_text=True)
+    assert 'name="change" value="deployments" checked' in edit
+    assert 'name="change" value="pods" checked' not in edit
+    assert 'name="kinds" value="pods" checked' in edit
+
+
+def test_view_only_grant_says_so(app, client, admin, make_user):
+    uid = make_user("dev", grants={"team-a": {"pods"}})
+    page = client.get(f"/admin/users/{uid}").get_data(as_text=True)
+    assert _change_column(page, "team-a") == '<span class="muted">view only</span>'
+
+
+def test_events_and_secrets_offer_no_change_box(client, admin, make_user):
+    page = client.get(f"/admin/users/{make_user('dev')}").get_data(as_text=True)
+    assert 'name="change" value="deployments"' in page and 'name="change" value="pods"' in page
+    assert 'name="change" value="events"' not in page and 'name="change" value="secrets"' not in page
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"kinds": ["pods"], "change": ["deployments"]},
+     "Also grant Deployments: a user may change only kinds they may see."),
+    ({"kinds": ["events"], "change": ["events"]}, "Events cannot be changed through Cluster Codex"),
+    ({"kinds": ["secrets", "pods"], "change": ["secrets", "pods"]},
+     "Secrets cannot be changed through Cluster Codex"),
+    ({"kinds": ["pods"], "change": ["nodes"]}, "Unknown kinds: nodes."),
+])
+def test_change_level_validation_writes_nothing(app, client, admin, make_user, form, message):
+    uid = make_user("dev")
+    response = client.submit(f"/admin/users/{uid}/grants", {"namespace": "team-a", **form})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page and 'class="field-error"' in page
+    assert 'name="kinds" value="pods" checked' in page if "pods" in form["kinds"] else True
+    assert _levels(app, uid) == {} and "grant.create" not in _actions(app)
+
+
+def test_second_grant_can_raise_a_kind_to_change(app, client, admin, make_user):
+    uid = make_user("dev", grants={"team-a": {"pods", "deployments"}})
+    response = client.submit(f"/admin/users/{uid}/grants", {
+        "namespace": "team-a", "kinds": ["deployments"], "change": ["deployments"]})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "team-a was already granted; may now change deployments." in page
+    assert _levels(app, uid) == {"team-a": ({"pods", "deployments"}, {"deployments"})}
+
+
+def test_edit_lowers_change_to_view_and_is_audited(app, client, admin, make_user):
+    uid = make_user("dev", changes={"team-a": {"deployments", "pods"}})
+    gid = _grant_id(app, uid, "team-a")
+    response = client.submit(f"/admin/users/{uid}/grants/{gid}", {
+        "kinds": ["deployments", "pods"], "change": ["pods"]})
+    assert response.status_code == 303 and response.headers["Location"] == f"/admin/users/{uid}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "dev now has deployments, pods in team-a; may change pods." in page
+    assert _levels(app, uid) == {"team-a": ({"deployments", "pods"}, {"pods"})}
+    assert _audit(app, "grant.update") == [(
+        "dev team-a",
+        "kinds: deployments,pods; change: pods (was kinds: deployments,pods; change: deployments,pods)")]
+    client.submit(f"/admin/users/{uid}/grants/{gid}", {"kinds": ["pods"]})
+    assert _levels(app, uid) == {"team-a": ({"pods"}, set())}
+    assert _grants(app, uid)["team-a"][1] == "pending"  # the cluster is unreachable here
+
+
+def test_edit_with_nothing_new_changes_nothing(app, client, admin, make_user):
+    uid = make_user("dev", changes={"team-a": {"deployments"}})
+    gid = _grant_id(app, uid, "team-a")
+    response = client.submit(f"/admin/users/{uid}/grants/{gid}", {
+        "kinds": ["deployments"], "change": ["deployments"]})
+    assert b"team-a: nothing changed." in client.get(response.headers["Location"]).data
+    assert "grant.update" not in _actions(app)
+
+
+@pytest.mark.parametrize("form, message", [
+    ({}, "Choose at least one kind."),
+    ({"kinds": ["pods"], "change": ["deployments"]}, "Also grant Deployments"),
+])
+def test_edit_validation_keeps_the_grant(app, client, admin, make_user, form, message):
+    uid = make_user("dev", changes={"team-a": {"deployments"}})
+    gid = _grant_id(app, uid, "team-a")
+    response = client.submit(f"/admin/users/{uid}/grants/{gid}", form, htmx=True)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page and "<html" not in page and 'id="admin-panel"' in page
+    assert _levels(app, uid) == {"team-a": ({"deployments"}, {"deployments"})}
+
+
+def test_edit_page_is_a_page_or_the_panel(app, client, admin, make_user):
+    uid = make_user("dev", grants={"team-a": {"pods"}})
+    url = f"/admin/users/{uid}/grants/{_grant_id(app, uid, 'team-a')}"
+    page = client.get(url)
+    assert page.status_code == 200 and b"<html" in page.data and b"Save" in page.data
+    panel = client.get(url, headers={"HX-Request": "true"})
+    assert b"<html" not in panel.data and b'id="admin-panel"' in panel.data
+    assert "HX-Request" in panel.headers["Vary"]
+
+
+def test_edit_someone_elses_grant_is_404(app, client, admin, make_user):
+    uid = make_user("dev", grants={"team-a": {"pods"}})
+    other = make_user("eve")
+    gid = _grant_id(app, uid, "team-a")
+    assert client.get(f"/admin/users/{other}/grants/{gid}").status_code == 404
+    assert client.submit(f"/admin/users/{other}/grants/{gid}", {"kinds": ["pods"]}).status_code == 404
+    assert client.get(f"/admin/users/{uid}/grants/999").status_code == 404
+
+
+def test_edit_needs_csrf(app, client, admin, make_user):
+    uid = make_user("dev", grants={"team-a": {"pods"}})
+    gid = _grant_id(app, uid, "team-a")
+    assert client.post(f"/admin/users/{uid}/grants/{gid}", data={"kinds": ["events"]}).status_code == 400
+    assert _levels(app, uid) == {"team-a": ({"pods"}, set())}
+
+
+def test_read_only_mode_says_changes_are_disabled(app, client, admin, make_user):
+    uid = make_user("dev", changes={"team-a": {"deployments"}})
+    assert b"Changes are disabled" not in client.get(f"/admin/users/{uid}").data
+    app.config["CODEX_ACTIONS"] = False
+    for url in (f"/admin/users/{uid}", f"/admin/users/{uid}/grants/{_grant_id(app, uid, 'team-a')}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Changes are disabled" in page and "CODEX_ACTIONS" in page
+    assert "May change (read-only mode)" in client.get(f"/admin/users/{uid}").get_data(as_text=True)
