@@ -119,14 +119,20 @@ def _changeable(kind: Kind | str | None) -> bool:
 NOBODY = Access()
 
 
+def grant_levels(grant: Grant) -> tuple[frozenset[str], frozenset[str]]:
+    """(kinds the grant lets its user view, kinds it lets them change): change implies view, and
+    only changeable kinds count. RBAC sync binds exactly these (app.cluster.rbac_sync)."""
+    change = grant.change_kinds & CHANGEABLE_NAMES
+    return grant.kinds | change, change
+
+
 def access_for(user) -> Access:
     """Read the user's grants. Disabled or anonymous users get nothing."""
     if user is None or not getattr(user, "is_authenticated", False) or user.is_disabled:
         return NOBODY
-    rows = db.session.scalars(sa.select(Grant).where(Grant.user_id == user.id)).all()
-    change = {grant.namespace: grant.change_kinds & CHANGEABLE_NAMES for grant in rows}
-    view = {grant.namespace: grant.kinds | change[grant.namespace] for grant in rows}
+    rows = db.session.scalars(sa.select(Grant).where(Grant.user_id == user.id))
+    levels = {grant.namespace: grant_levels(grant) for grant in rows}
     return Access(admin=is_admin(user), read_only=not actions_enabled(current_app.config), grants={
-        VIEW: {ns: kinds for ns, kinds in view.items() if kinds},
-        CHANGE: {ns: kinds for ns, kinds in change.items() if kinds},
+        VIEW: {ns: view for ns, (view, _) in levels.items() if view},
+        CHANGE: {ns: change for ns, (_, change) in levels.items() if change},
     })

@@ -2,11 +2,15 @@
 
 Per grant and kind: a RoleBinding `cluster-codex-<userid>-<kind>` in the granted
 namespace, binding ClusterRole `cluster-codex:view:<kind>` to the user's
-ServiceAccount-shaped name. Administrators additionally get one ClusterRoleBinding
-per kind (`cluster-codex-admin-<userid>-<kind>`) so "admins see everything" holds
-at the API server too. Every object carries the managed-by and user-id labels; a
-sync lists what exists by label, creates what is missing, replaces what drifted
-and deletes what is no longer granted.
+ServiceAccount-shaped name, and for each kind the grant lets them change a second one,
+`cluster-codex-<userid>-change-<kind>` to `cluster-codex:change:<kind>`. Administrators
+additionally get one ClusterRoleBinding per kind (`cluster-codex-admin-<userid>-<kind>`,
+and `cluster-codex-admin-<userid>-change-<kind>` per changeable kind) so "admins see
+(and change) everything" holds at the API server too. Read-only mode (CODEX_ACTIONS off)
+binds no change role, so the API server refuses every change as well. Every object carries
+the managed-by and user-id labels; a sync lists what exists by label, creates what is
+missing, replaces what drifted and deletes what is no longer granted (a change level
+lowered to view loses its change binding).
 """
 
 import logging
@@ -15,7 +19,9 @@ import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 
+from app.access import CHANGEABLE_NAMES, actions_enabled, grant_levels
 from app.cluster import paths
 from app.cluster.gateway import ClusterError, Conflict, NotFound, Unavailable, gateway, user_subject_name
 from app.extensions import db
@@ -33,16 +39,23 @@ MANAGED_SELECTOR = f"{MANAGED_BY}={MANAGED_BY_VALUE}"
 PENDING_MESSAGE = "saved; cluster RBAC will be synced when the cluster is reachable"
 
 
-def cluster_role_name(kind):
-    return f"cluster-codex:view:{kind}"
+VIEW_LEVEL, CHANGE_LEVEL = "view", "change"
 
 
-def role_binding_name(user_id, kind):
-    return f"cluster-codex-{user_id}-{kind}"
+def cluster_role_name(kind, level=VIEW_LEVEL):
+    return f"cluster-codex:{level}:{kind}"
 
 
-def admin_binding_name(user_id, kind):
-    return f"cluster-codex-admin-{user_id}-{kind}"
+def _level_infix(level):
+    return "" if level == VIEW_LEVEL else f"{level}-"
+
+
+def role_binding_name(user_id, kind, level=VIEW_LEVEL):
+    return f"cluster-codex-{user_id}-{_level_infix(level)}{kind}"
+
+
+def admin_binding_name(user_id, kind, level=VIEW_LEVEL):
+    return f"cluster-codex-admin-{user_id}-{_level_infix(level)}{kind}"
 
 
 @dataclass
@@ -62,7 +75,7 @@ class SyncReport:
                 f"{len(self.deleted)} deleted, {len(self.errors)} errors")
 
 
-def _binding(kind_name, name, user_id, kind, gw, namespace=None):
+def _binding(kind_name, name, user_id, kind, gw, namespace=None, level=VIEW_LEVEL):
     metadata = {"name": name, "labels": {MANAGED_BY: MANAGED_BY_VALUE, USER_ID_LABEL: str(user_id)}}
     if namespace:
         metadata["namespace"] = namespace
@@ -71,27 +84,41 @@ def _binding(kind_name, name, user_id, kind, gw, namespace=None):
         "kind": kind_name,
         "metadata": metadata,
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                    "name": cluster_role_name(kind)},
+                    "name": cluster_role_name(kind, level)},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
                       "name": user_subject_name(user_id, gw.users_namespace)}],
     }
 
 
-def desired_bindings(user, gw):
-    """{(namespace or None, name): binding} the user should have; empty when disabled."""
+def desired_bindings(user, gw, actions=True):
+    """{(namespace or None, name): binding} the user should have; empty when disabled.
+
+    actions False (read-only mode): view bindings only.
+    """
     if user.is_disabled:
         return {}
     wanted = {}
     for grant in user.grants:
-        for kind in sorted(grant.kinds & set(KIND_NAMES)):
-            name = role_binding_name(user.id, kind)
-            wanted[(grant.namespace, name)] = _binding("RoleBinding", name, user.id, kind, gw,
-                                                       grant.namespace)
+        for level, kinds in _levels(*grant_levels(grant), actions):
+            for kind in sorted(kinds & set(KIND_NAMES)):
+                name = role_binding_name(user.id, kind, level)
+                wanted[(grant.namespace, name)] = _binding("RoleBinding", name, user.id, kind, gw,
+                                                           grant.namespace, level)
     if user.is_admin:
-        for kind in KIND_NAMES:
-            name = admin_binding_name(user.id, kind)
-            wanted[(None, name)] = _binding("ClusterRoleBinding", name, user.id, kind, gw)
+        for level, kinds in _levels(set(KIND_NAMES), CHANGEABLE_NAMES, actions):
+            for kind in sorted(kinds):
+                name = admin_binding_name(user.id, kind, level)
+                wanted[(None, name)] = _binding("ClusterRoleBinding", name, user.id, kind, gw,
+                                                level=level)
     return wanted
+
+
+def _levels(view, change, actions):
+    return [(VIEW_LEVEL, view), (CHANGE_LEVEL, change if actions else frozenset())]
+
+
+def _actions():
+    return actions_enabled(current_app.config)
 
 
 def _existing(gw, api, selector):
@@ -195,7 +222,7 @@ def sync_user(user, gw=None):
     try:
         api = gw.as_app()
         existing = _existing(gw, api, f"{MANAGED_SELECTOR},{USER_ID_LABEL}={user.id}")
-        _apply(gw, api, desired_bindings(user, gw), existing, report)
+        _apply(gw, api, desired_bindings(user, gw, _actions()), existing, report)
     except Unavailable as exc:
         _record(user, report, error=f"{PENDING_MESSAGE} ({exc.message})")
         db.session.commit()
@@ -226,7 +253,7 @@ def sync_all(gw=None, prune=False):
         by_user.setdefault((item["metadata"].get("labels") or {}).get(USER_ID_LABEL), {})[key] = item
     for user in users:
         report = SyncReport()
-        _apply(gw, api, desired_bindings(user, gw), by_user.pop(str(user.id), {}), report)
+        _apply(gw, api, desired_bindings(user, gw, _actions()), by_user.pop(str(user.id), {}), report)
         _record(user, report)
         for name in ("created", "updated", "deleted", "errors", "waiting"):
             getattr(total, name).extend(getattr(report, name))

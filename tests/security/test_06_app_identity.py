@@ -2,8 +2,8 @@
 
 RBAC lets that identity create, change and delete any RoleBinding and ClusterRoleBinding, and bind
 any role whose permissions it holds; the chart's ValidatingAdmissionPolicy narrows it to bindings
-labelled app.kubernetes.io/managed-by=cluster-codex, to cluster-codex:view:<kind> ClusterRoles,
-for Users system:serviceaccount:cluster-codex-users:user-<id>. Requests are sent with the app's own
+labelled app.kubernetes.io/managed-by=cluster-codex, to cluster-codex:view:<kind> and
+cluster-codex:change:<kind> ClusterRoles, for Users system:serviceaccount:cluster-codex-users:user-<id>. Requests are sent with the app's own
 client certificate from the lab; objects made here are labelled codex-test=security and deleted.
 """
 
@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from kubernetes import client
 
+from app.access import CHANGEABLE_NAMES
 from app.cluster.rbac_sync import MANAGED_BY, MANAGED_BY_VALUE, USER_ID_LABEL, sync_user
 from app.extensions import db
 from app.kinds import KIND_NAMES as KINDS
@@ -36,7 +37,7 @@ GROUP = "rbac.authorization.k8s.io"
 
 LABEL_REFUSED = "may only create, change or delete bindings labelled app.kubernetes.io/managed-by=cluster-codex"
 TAKEOVER_REFUSED = "may not take over a binding that is not labelled"
-ROLE_REFUSED = "may only bind its view ClusterRoles cluster-codex:view:<kind>"
+ROLE_REFUSED = "may only bind its ClusterRoles cluster-codex:view:<kind> and cluster-codex:change:<kind>"
 SUBJECT_REFUSED = f"may only bind its users (User system:serviceaccount:{USERS_NS}:user-<id>)"
 
 
@@ -145,7 +146,8 @@ def app_config(database_url, chart):
     return {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": str(chart.app_kubeconfig)}
 
 
-def test_app_identity_may_bind_only_its_view_roles_and_never_escalate(as_app, chart, namespace):
+def test_app_identity_may_bind_only_its_view_and_change_roles_and_never_escalate(as_app, chart,
+                                                                                 namespace):
     auth = client.AuthorizationV1Api(chart.api_client(chart.app_kubeconfig))
 
     def allowed(verb, resource, name="", ns=""):
@@ -155,11 +157,39 @@ def test_app_identity_may_bind_only_its_view_roles_and_never_escalate(as_app, ch
         return auth.create_self_subject_access_review(review, _request_timeout=30).status.allowed
 
     assert allowed("bind", "clusterroles", "cluster-codex:view:pods")
+    assert allowed("bind", "clusterroles", "cluster-codex:change:deployments")
     assert not allowed("bind", "clusterroles", "cluster-admin")
+    assert not allowed("bind", "clusterroles", "cluster-codex:change:secrets")  # view only
     assert not allowed("escalate", "clusterroles", "cluster-codex:view:pods")
+    assert not allowed("escalate", "clusterroles", "cluster-codex:change:pods")
     assert not allowed("escalate", "roles", ns=namespace)
     # RBAC alone still lets it manage every binding: that is what the policy narrows.
     assert allowed("delete", "rolebindings", "anything", namespace)
+
+
+def _cluster_roles(rbac, level):
+    items = rbac.list_cluster_role(label_selector="app.kubernetes.io/part-of=cluster-codex",
+                                   _request_timeout=30).items
+    prefix = f"cluster-codex:{level}:"
+    return {r.metadata.name.removeprefix(prefix): r for r in items if r.metadata.name.startswith(prefix)}
+
+
+def test_the_chart_ships_a_view_role_per_kind_and_a_change_role_per_changeable_kind(as_admin):
+    assert set(_cluster_roles(as_admin, "view")) == set(KINDS)
+    change = _cluster_roles(as_admin, "change")
+    assert set(change) == CHANGEABLE_NAMES and not {"events", "secrets"} & set(change)
+    for kind, role in change.items():
+        granted = {(resource, verb) for rule in role.rules for resource in rule.resources
+                   for verb in rule.verbs}
+        # Everything kubectl needs to change one object of the kind, on the kind itself ...
+        for verb in ("get", "list", "watch", "create", "update", "patch", "delete"):
+            assert (kind, verb) in granted, (kind, verb)
+        # ... and never a collection delete, a shell, an eviction, or power over RBAC and identities.
+        assert not {verb for _, verb in granted} & {"deletecollection", "escalate", "bind", "impersonate", "*"}
+        assert not {res for res, _ in granted} - {kind, f"{kind}/scale", "replicasets", "controllerrevisions"}, kind
+    for kind in ("deployments", "statefulsets", "replicasets"):
+        rules = {(res, verb) for rule in change[kind].rules for res in rule.resources for verb in rule.verbs}
+        assert {(f"{kind}/scale", "patch"), (f"{kind}/scale", "update")} <= rules, kind
 
 
 @pytest.mark.parametrize("cluster_wide", [False, True], ids=["RoleBinding", "ClusterRoleBinding"])
@@ -211,6 +241,36 @@ def test_a_view_role_for_another_subject_is_refused(as_app, namespace, subject):
     message = assert_refused_by_policy(lambda: as_app.create_namespaced_role_binding(
         namespace, body, _request_timeout=30), SUBJECT_REFUSED)
     assert subject["name"] in message
+
+
+@pytest.mark.parametrize("subject", [
+    {"apiGroup": GROUP, "kind": "User", "name": "cluster-codex-app"},
+    {"apiGroup": GROUP, "kind": "Group", "name": "system:authenticated"},
+    {"kind": "ServiceAccount", "name": "default", "namespace": "kube-system"},
+], ids=lambda s: f"{s['kind']} {s['name']}")
+def test_a_change_role_for_another_subject_is_refused(as_app, namespace, subject):
+    body = binding_body(unique(), role="cluster-codex:change:deployments", subjects=[subject])
+    assert_refused_by_policy(lambda: as_app.create_namespaced_role_binding(
+        namespace, body, _request_timeout=30), SUBJECT_REFUSED)
+
+
+@pytest.mark.parametrize("role", ["cluster-codex:change:secrets", "cluster-codex:change:events",
+                                  "cluster-codex:change:nodes", "cluster-codex:edit:pods"])
+def test_a_change_role_the_chart_does_not_ship_is_refused(as_app, as_admin, namespace, role):
+    # Someone made a role of that name without rules: RBAC lets the app bind it (binding it grants
+    # nothing the app does not hold), so only the policy stands in the way.
+    if refusal(lambda: as_admin.read_cluster_role(role, _request_timeout=30))[0] != 404:
+        pytest.skip(f"{role} exists in this cluster")
+    as_admin.create_cluster_role({"metadata": {"name": role, "labels": TEST_LABEL}, "rules": []},
+                                 _request_timeout=30)
+    try:
+        name = unique()
+        assert_refused_by_policy(lambda: as_app.create_namespaced_role_binding(
+            namespace, binding_body(name, role=role), _request_timeout=30), ROLE_REFUSED)
+        assert refusal(lambda: as_admin.read_namespaced_role_binding(
+            name, namespace, _request_timeout=30))[0] == 404
+    finally:
+        as_admin.delete_cluster_role(role, _request_timeout=30)
 
 
 def test_a_view_role_for_another_subject_is_refused_cluster_wide(as_app):
@@ -277,16 +337,33 @@ def _managed(rbac, uid):
 
 def test_the_bindings_rbac_sync_writes_are_accepted_and_removed(app, as_app, namespace):
     with lab_users(app, PASSWORD) as make:
-        uid = make(unique("sec-user"), grants={namespace: {"configmaps", "secrets"}}, admin=True)
+        uid = make(unique("sec-user"), grants={namespace: {"configmaps", "secrets"}},
+                   changes={namespace: {"configmaps"}}, admin=True)
         with app.app_context():
             states = db.session.scalars(sa.select(Grant.sync_state).where(Grant.user_id == uid)).all()
         assert states == ["synced"]
         namespaced, cluster = _managed(as_app, uid)
-        assert {b.metadata.name for b in namespaced} == {f"cluster-codex-{uid}-configmaps",
-                                                        f"cluster-codex-{uid}-secrets"}
-        assert len(cluster) == len(KINDS) and all(b.role_ref.name.startswith("cluster-codex:view:") for b in cluster)
+        assert {b.metadata.name: b.role_ref.name for b in namespaced} == {
+            f"cluster-codex-{uid}-configmaps": "cluster-codex:view:configmaps",
+            f"cluster-codex-{uid}-secrets": "cluster-codex:view:secrets",
+            f"cluster-codex-{uid}-change-configmaps": "cluster-codex:change:configmaps"}
+        assert sorted(b.role_ref.name for b in cluster) == sorted(
+            [f"cluster-codex:view:{k}" for k in KINDS] + [f"cluster-codex:change:{k}" for k in CHANGEABLE_NAMES])
         assert {s.name for b in namespaced + cluster for s in b.subjects} == {user_name(uid)}
     assert _managed(as_app, uid) == ([], [])  # revoking went through the policy too
+
+
+def test_lowering_a_level_deletes_the_change_binding_through_the_policy(app, as_app, namespace):
+    with lab_users(app, PASSWORD) as make:
+        uid = make(unique("sec-user"), changes={namespace: {"services"}})
+        with app.app_context():
+            user = db.session.get(User, uid)
+            user.grants[0].change_kinds = set()
+            db.session.commit()
+            report = sync_user(user)
+        assert report.ok and report.deleted == [(namespace, f"cluster-codex-{uid}-change-services")], report
+        namespaced, _ = _managed(as_app, uid)
+        assert [b.role_ref.name for b in namespaced] == ["cluster-codex:view:services"]
 
 
 def test_a_binding_of_ours_pointed_elsewhere_by_hand_is_repaired(app, as_app, as_admin, namespace):
