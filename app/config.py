@@ -1,7 +1,9 @@
 """Configuration from the environment (every variable starts with CODEX_)."""
 
 import os
+import re
 import secrets
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +27,20 @@ def default_kubeconfig():
     lab_dir = Path(_env("CODEX_LAB_DIR", str(REPO_ROOT / ".lab")))
     candidate = lab_dir / "app.kubeconfig"
     return str(candidate) if candidate.exists() else None
+
+
+def default_kubectl():
+    """kubectl on PATH, else the newest one `scripts/lab build` made, else None (no kubectl)."""
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    cache = Path(_env("CODEX_CACHE_DIR", str(Path.home() / ".cache" / "cluster-codex")))
+    built = [path for path in (cache / "bin").glob("kube-*/kubectl") if os.access(path, os.X_OK)]
+    return str(max(built, key=_version_of_dir)) if built else None
+
+
+def _version_of_dir(path):
+    return tuple(int(part) for part in re.findall(r"\d+", path.parent.name))
 
 
 def _timeout(value):
@@ -72,6 +88,13 @@ class Config:
     # Off: read-only mode. Every action (Run, Dry-run, Apply) is refused, nobody may change
     # (app.access.actions_enabled), and RBAC sync binds no change ClusterRoles.
     CODEX_ACTIONS = _flag("CODEX_ACTIONS", True)
+    # Actions (app/actions/): the kubectl binary (None: default_kubectl()), seconds before a
+    # kubectl is killed, seconds a dry-run stays good for its Apply, actions a user may start per
+    # minute (Run, Dry-run and Apply alike, counted before the parser and grants are asked).
+    CODEX_KUBECTL = _env("CODEX_KUBECTL")
+    CODEX_ACTION_TIMEOUT = float(_env("CODEX_ACTION_TIMEOUT", "30"))
+    CODEX_DRY_RUN_VALID_FOR = int(_env("CODEX_DRY_RUN_VALID_FOR", "300"))
+    CODEX_ACTIONS_PER_MINUTE = int(_env("CODEX_ACTIONS_PER_MINUTE", "20"))
 
     CODEX_OIDC_ISSUER = _env("CODEX_OIDC_ISSUER")
     CODEX_OIDC_CLIENT_ID = _env("CODEX_OIDC_CLIENT_ID")

@@ -156,3 +156,42 @@ class PlanRun(db.Model):
     context_kinds: Mapped[str] = mapped_column(sa.String(400), default="", server_default="")
 
     user: Mapped[User | None] = relationship()
+
+
+class PlanAction(db.Model):
+    """One Run, Dry-run or Apply of a plan step, or its refusal (app.actions), written once its
+    outcome is known: nothing is recorded as applied before the API server said so."""
+
+    __tablename__ = "plan_actions"
+    __table_args__ = (
+        sa.Index("ix_plan_actions_run_created", "run_id", "created_at"),
+        sa.Index("ix_plan_actions_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("plan_runs.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(16))  # an app.actions.outcome.ActionKind
+    step_text: Mapped[str] = mapped_column(sa.Text)  # exactly as asked: an Apply must match it
+    manifest_sha256: Mapped[str | None] = mapped_column(sa.String(64))  # `apply -f -` only
+    # What the parser read (None when it refused the text).
+    verb: Mapped[str | None] = mapped_column(sa.String(32))
+    namespace: Mapped[str | None] = mapped_column(sa.String(63))
+    kind: Mapped[str | None] = mapped_column(sa.String(63))
+    name: Mapped[str | None] = mapped_column(sa.String(253))
+    # The objects' metadata.resourceVersion when dry-run (or checked before an Apply):
+    # "kind/name=version" joined by ";", "-" for an object that did not exist.
+    resource_versions: Mapped[str | None] = mapped_column(sa.String(2000))
+    identity: Mapped[str | None] = mapped_column(sa.String(300))  # who kubectl acted as
+    status: Mapped[str] = mapped_column(sa.String(16))  # an app.actions.outcome.ActionStatus
+    reason: Mapped[str] = mapped_column(sa.String(32))  # why, in one word (app.actions.outcome)
+    status_code: Mapped[int] = mapped_column()
+    message: Mapped[str] = mapped_column(sa.Text)
+    exit_code: Mapped[int | None] = mapped_column()  # None: kubectl not started, or killed
+    duration_ms: Mapped[int | None] = mapped_column()
+    output: Mapped[str] = mapped_column(sa.Text, default="")  # bounded and redacted
+    diff: Mapped[str] = mapped_column(sa.Text, default="")  # a dry-run's change, redacted
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    run: Mapped[PlanRun] = relationship()
+    user: Mapped[User | None] = relationship()
