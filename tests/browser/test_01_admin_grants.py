@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from app.kinds import KIND_NAMES as KINDS
 from tests.browser.browser_helpers import (
-    add_grant, create_local_user, grant_row, open_admin_user, sign_in_sso, wait_for_rows,
+    PASSWORD, add_grant, create_local_user, grant_row, open_admin_user, sign_in_sso, wait_for_rows,
     wait_for_team_findings,
 )
 
@@ -68,3 +68,58 @@ def test_admin_creates_grants_that_reach_the_cluster(sessions, cast, known_issue
     alice.reload()
     rows = wait_for_rows(alice, bool, "Alice's team-a findings")
     assert {ns for _, ns, _ in rows} == {"team-a"}, rows
+
+
+def test_admin_sets_and_lowers_a_change_level(sessions, cast, known_issues):
+    admin = sessions.admin()
+    carol = f"carol-{cast.tag}"
+    create_local_user(admin, carol, PASSWORD, "Carol Changer")
+    carol_id = open_admin_user(admin, carol)
+    form = admin.locator("form", has=admin.get_by_role("button", name="Grant", exact=True))
+    rbac = client.RbacAuthorizationV1Api(known_issues.admin())
+
+    def carol_bindings():
+        items = rbac.list_namespaced_role_binding(
+            "team-a", label_selector=f"cluster-codex.io/user-id={carol_id}", _request_timeout=30).items
+        return {b.metadata.name: b.role_ref.name for b in items}
+
+    # Change without the kind itself is refused beside the boxes, and nothing is granted.
+    form.get_by_label("Namespace").fill("team-a")
+    form.locator("input[type=checkbox][name=kinds][value='pods']").check()
+    form.get_by_label("May change Services").check()
+    form.get_by_role("button", name="Grant", exact=True).click()
+    expect(admin.locator("#admin-panel .field-error")).to_have_text(
+        "Also grant Services: a user may change only kinds they may see.")
+    expect(grant_row(admin, "team-a")).to_have_count(0)
+
+    form = admin.locator("form", has=admin.get_by_role("button", name="Grant", exact=True))
+    expect(form.locator("input[name=kinds][value=pods]")).to_be_checked()  # the form kept its input
+    form.get_by_label("May change Services").uncheck()
+    form.locator("input[type=checkbox][name=kinds][value='deployments']").check()
+    form.get_by_label("May change Deployments").check()
+    expect(form.locator("input[name=change][value=events]")).to_have_count(0)  # view only
+    form.get_by_role("button", name="Grant", exact=True).click()
+    expect(admin.locator(".flash-success")).to_have_text(
+        "Granted deployments, pods in team-a; may change deployments.")
+    row = grant_row(admin, "team-a")
+    expect(row.locator("td.grant-change")).to_have_text("Deployments")
+    expect(row).to_contain_text("synced")
+    assert carol_bindings()[f"cluster-codex-{carol_id}-change-deployments"] == "cluster-codex:change:deployments"
+
+    # Edit lowers deployments to view: the page's own URL, then back on the user's page.
+    row.get_by_role("link", name="Edit team-a").click()
+    expect(admin).to_have_url(re.compile(rf"/admin/users/{carol_id}/grants/\d+$"))
+    change = admin.get_by_label("May change Deployments")
+    expect(change).to_be_checked()
+    change.uncheck()
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.locator(".flash-success")).to_have_text(f"{carol} now has deployments, pods in team-a.")
+    expect(admin).to_have_url(re.compile(rf"/admin/users/{carol_id}$"))
+    expect(grant_row(admin, "team-a").locator("td.grant-change")).to_have_text("view only")
+    assert carol_bindings() == {f"cluster-codex-{carol_id}-pods": "cluster-codex:view:pods",
+                                f"cluster-codex-{carol_id}-deployments": "cluster-codex:view:deployments"}
+
+    admin.once("dialog", lambda dialog: dialog.accept())
+    grant_row(admin, "team-a").get_by_role("button", name="Revoke team-a").click()
+    expect(admin.locator(".flash-success")).to_have_text("Revoked team-a.")
+    assert carol_bindings() == {}
