@@ -171,8 +171,11 @@ class _Action:
         if last is None:
             raise _Stop(Reason.NO_DRY_RUN, "Dry-run this exact command first: Apply runs only a command whose "
                                            "dry-run the API server accepted.")
-        if last.action == ActionKind.APPLY:
+        if last.action == ActionKind.APPLY and last.status == ActionStatus.ACCEPTED:
             raise _Stop(Reason.DRY_RUN_USED, "An Apply already used this dry-run: dry-run again to apply again.")
+        if last.action == ActionKind.APPLY:
+            raise _Stop(Reason.DRY_RUN_USED, "The last Apply of this command failed: check the object and "
+                                             "dry-run again before retrying.")
         if last.status != ActionStatus.ACCEPTED:
             raise _Stop(Reason.DRY_RUN_USED, "The last dry-run of this command did not succeed: dry-run it again.")
         if records.expired(last, window):

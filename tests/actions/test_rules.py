@@ -14,6 +14,7 @@ from app.plans.core.kubectl import MAX_TEXT
 from tests.actions.conftest import NS_A
 from tests.actions.fakes import answering, hanging
 from tests.actions.helpers import act, audited, make_run, recorded
+from tests.support.lab_control import labctl
 
 SCALE = "kubectl scale deployment web --replicas=0 -n team-a"
 GET = "kubectl get deploy web -n team-a -o name"
@@ -286,3 +287,11 @@ def test_commands_in_the_audit_log_are_redacted(app, changer, run_a):
     act(app, "dry-run", changer, run_a, "kubectl -n team-a set env deployment/web DB_PASSWORD=hunter2-s3cret")
     details = " ".join(event.detail for event in audited(app, changer))
     assert "hunter2-s3cret" not in details and "DB_PASSWORD=[REDACTED]" in details
+
+
+def test_the_real_kubectl_with_the_cluster_down_says_so(app, changer, run_a):
+    app.config["CODEX_KUBECTL"] = str(labctl("paths").binary("kubectl"))
+    outcome = act(app, "run", changer, run_a, GET)
+    assert (outcome.status, outcome.status_code, outcome.reason) == (ActionStatus.FAILED, 503, Reason.UNREACHABLE)
+    assert outcome.message.startswith("Run failed. The cluster could not be reached")
+    assert "connection refused" in outcome.message and outcome.exit_code == 1
