@@ -8,12 +8,13 @@ import re
 from flask import Blueprint, Response, abort, current_app, redirect, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
-from app.access import is_admin
+from app.access import actions_enabled, is_admin
 from app.cluster.gateway import gateway
 from app.extensions import db
 from app.models import PlanRun
 from app.plans import model_client, runs
 from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
+from app.plans.core.commands import extract_commands
 from app.plans.core.markdown import render_plan
 from app.plans.core.prompts import PromptError, build_messages, clean_user_context
 from app.plans.core.vocabulary import MODE_LABELS, MODES, RunStatus
@@ -205,8 +206,10 @@ def show(run_id):
     run = _visible_run(run_id)
     plan_html = render_plan(run.output_text, _allowed_namespaces(),
                             streaming=run.status == RunStatus.STREAMING)
-    return render("plans/run.html", block="run", run=run, plan_html=plan_html,
-                  owner=run.user_id == current_user.id)
+    owner = run.user_id == current_user.id
+    return render("plans/run.html", block="run", run=run, plan_html=plan_html, owner=owner,
+                  steps=extract_commands(run.output_text or "") if owner and run.status == RunStatus.DONE else [],
+                  actions_enabled=actions_enabled(current_app.config))
 
 
 @bp.get("/runs/<int:run_id>/prompt")

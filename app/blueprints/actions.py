@@ -1,0 +1,38 @@
+"""Acting on a finished plan: each kubectl step of the run, run (read-only) or dry-run on the server
+and then applied, as the user who asks. The rules (parser, grants, dry-run bound to Apply, limits,
+audit) live in app.actions.service; this blueprint only finds the step and shows the outcome."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app
+from flask_login import current_user, login_required
+
+from app.access import actions_enabled
+from app.actions import service
+from app.extensions import db
+from app.models import PlanRun
+from app.plans import runs
+from app.plans.core.commands import extract_commands
+from app.web.current import current_access
+from app.web.htmx import render
+
+bp = Blueprint("actions", __name__, url_prefix="/plans/runs")
+
+ACTIONS = {"run": service.run_read, "dry-run": service.dry_run, "apply": service.apply}
+
+
+@bp.post("/<int:run_id>/steps/<int:index>/<any('run', 'dry-run', 'apply'):what>")
+@login_required
+def act(run_id, index, what):
+    """Run, dry-run or apply one step of a plan the user may read; the outcome replaces the step's
+    result area (htmx) or is shown on its own page."""
+    run = db.session.get(PlanRun, run_id)
+    if run is None or not runs.readable_by(run, current_user, current_access()):
+        abort(404, "That plan does not exist or you may not see it.")
+    steps = extract_commands(run.output_text or "")  # a step is named by its index in the plan
+    if index >= len(steps):
+        abort(404, "That plan has no such step.")
+    outcome = ACTIONS[what](current_user, run, steps[index].text)
+    return render("plans/step_result.html", block="result", status=outcome.status_code, run=run,
+                  index=index, step=steps[index], what=what, outcome=outcome,
+                  actions_enabled=actions_enabled(current_app.config))

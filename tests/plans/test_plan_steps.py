@@ -1,0 +1,133 @@
+"""Acting on a finished plan from its run page: each kubectl step has Run (read-only) or Dry-run,
+Apply appears only after an accepted dry-run, and every answer lands beside its step. The rules
+themselves are tested in tests/actions; these tests are what the page does with them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from app.findings import Finding
+from app.plans import runs
+from app.plans.core.vocabulary import PlanMode, RunStatus
+from tests.plans.plan_helpers import ALL_KINDS
+
+
+def _plan(ns_a, ns_b, label):
+    return (f"1. See the pod:\n\n```bash\nkubectl get pods -n {ns_a}\n```\n\n"
+            f"2. Mark it for the on-call:\n\n```bash\nkubectl label pod api-0 {label}=seen -n {ns_a}\n```\n\n"
+            f"3. And its twin elsewhere:\n\n```bash\nkubectl label pod api-0 {label}=seen -n {ns_b}\n```\n")
+
+
+@pytest.fixture
+def finished_run(app, world):
+    """make(user_id) -> the id of a finished remediation plan of three steps, owned by that user;
+    its label key (``make.label``) is new for each test, so the pod never has it beforehand."""
+
+    def make(user_id):
+        with app.app_context():
+            finding = Finding(kind="Pod", namespace=world["ns_a"], name="api-0")
+            run = runs.create_run(user_id, world["results"]["a"], finding, PlanMode.REMEDIATION,
+                                  context_kinds=("pods",))
+            runs.finish_run(run.id, RunStatus.DONE, _plan(world["ns_a"], world["ns_b"], make.label))
+            return run.id
+
+    make.label = f"codex-step-{uuid.uuid4().hex[:8]}"
+    return make
+
+
+def _step_url(run_id, index, what):
+    return f"/plans/runs/{run_id}/steps/{index}/{what}"
+
+
+def _text(response):
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def changer(world, make_user, login):
+    """A developer who may see everything in namespace A and change its pods."""
+    user_id = make_user("changer", {world["ns_a"]: ALL_KINDS}, changes={world["ns_a"]: {"pods"}})
+    client = login("changer")
+    client.user_id = user_id
+    return client
+
+
+def test_the_owner_sees_each_step_with_its_action(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    page = _text(changer.get(f"/plans/runs/{run_id}"))
+    assert "Act on this plan" in page
+    assert page.count('class="plan-step"') == 3
+    assert _step_url(run_id, 0, "run") in page and _step_url(run_id, 1, "dry-run") in page
+    assert _step_url(run_id, 1, "apply") not in page  # Apply only after an accepted dry-run
+
+
+def test_run_shows_the_read_only_output_beside_the_step(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    response = changer.submit(_step_url(run_id, 0, "run"), htmx=True)
+    assert response.status_code == 200, _text(response)
+    assert "<html" not in _text(response) and "api-0" in _text(response)
+
+
+def test_dry_run_then_apply_changes_the_object_as_the_user(finished_run, changer, kube, world):
+    run_id = finished_run(changer.user_id)
+    dry = changer.submit(_step_url(run_id, 1, "dry-run"), htmx=True)
+    assert dry.status_code == 200, _text(dry)
+    label = finished_run.label
+    assert f"+    {label}: seen" in _text(dry)  # the server-computed change, as a diff
+    assert _step_url(run_id, 1, "apply") in _text(dry)
+    pod_path = f"/api/v1/namespaces/{world['ns_a']}/pods/api-0"
+    assert label not in kube.get(pod_path)["metadata"].get("labels", {})  # a dry-run changes nothing
+    applied = changer.submit(_step_url(run_id, 1, "apply"), htmx=True)
+    assert applied.status_code == 200, _text(applied)
+    assert kube.get(pod_path)["metadata"]["labels"][label] == "seen"
+
+
+def test_apply_without_a_dry_run_is_refused_beside_the_step(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    response = changer.submit(_step_url(run_id, 1, "apply"), htmx=True)
+    assert response.status_code == 409
+    assert "dry-run" in _text(response).lower() and 'role="alert"' in _text(response)
+
+
+def test_a_step_outside_the_change_grant_is_refused_before_kubectl(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    response = changer.submit(_step_url(run_id, 2, "dry-run"), htmx=True)
+    assert response.status_code == 403
+    assert 'role="alert"' in _text(response)
+
+
+def test_a_view_only_owner_may_run_but_not_dry_run(finished_run, dev):
+    run_id = finished_run(dev.user_id)
+    assert dev.submit(_step_url(run_id, 0, "run"), htmx=True).status_code == 200
+    assert dev.submit(_step_url(run_id, 1, "dry-run"), htmx=True).status_code == 403
+
+
+def test_steps_of_a_plan_the_user_may_not_read_are_not_found(finished_run, changer, make_user, login):
+    run_id = finished_run(changer.user_id)
+    make_user("stranger", {})
+    stranger = login("stranger")
+    assert stranger.submit(_step_url(run_id, 0, "run"), htmx=True).status_code == 404
+    assert changer.submit(_step_url(run_id, 9, "run"), htmx=True).status_code == 404
+
+
+def test_actions_need_the_csrf_token(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    assert changer.post(_step_url(run_id, 0, "run")).status_code == 400
+
+
+def test_without_javascript_the_outcome_is_a_page_with_the_way_back(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    page = changer.submit(_step_url(run_id, 0, "run"))
+    assert page.status_code == 200 and "<html" in _text(page)
+    assert re.search(rf'href="/plans/runs/{run_id}"', _text(page))
+
+
+@pytest.mark.plan_config(CODEX_ACTIONS=False)
+def test_read_only_mode_says_so_and_refuses(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    page = _text(changer.get(f"/plans/runs/{run_id}"))
+    assert "read-only mode" in page and _step_url(run_id, 0, "run") not in page
+    assert changer.submit(_step_url(run_id, 0, "run"), htmx=True).status_code == 403
