@@ -87,7 +87,7 @@ class Outcome:
     namespace: str | None = None
     kind: str | None = None
     name: str | None = None
-    identity: str | None = None  # who kubectl acted as (None: kubectl was not started)
+    identity: str | None = None  # the Kubernetes identity kubectl runs (or would run) as
     exit_code: int | None = None
     duration: float | None = None  # seconds kubectl took
     timed_out: bool = False

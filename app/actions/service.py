@@ -102,7 +102,7 @@ class _Action:
         self._check_grants(step)
         if self.kind is ActionKind.RUN:
             result = self._kubectl(step.argv(dry_run=False), step)
-            return self._outcome(ActionStatus.ACCEPTED, Reason.OK, f"Ran as you ({self.identity}).", result)
+            return self._outcome(ActionStatus.ACCEPTED, Reason.OK, f"Ran as {self._who}.", result)
         if self.kind is ActionKind.DRY_RUN:
             return self._dry_run(step)
         return self._apply(step)
@@ -154,7 +154,7 @@ class _Action:
         window = int(self.config["CODEX_DRY_RUN_VALID_FOR"])
         return self._outcome(
             ActionStatus.ACCEPTED, Reason.OK,
-            f"The API server accepts this change (dry-run as you, nothing was changed). Apply it within "
+            f"The API server accepts this change (dry-run as {self._who}, nothing was changed). Apply it within "
             f"{_duration(window)}.", result, diff=change_diff(list(step.objects), before, after),
             before=documents_yaml(list(step.objects), before), after=documents_yaml(list(step.objects), after))
 
@@ -162,8 +162,9 @@ class _Action:
         self._check_dry_run()
         result = self._kubectl(step.argv(dry_run=False), step)
         said = next((line for line in result.stdout.splitlines() if line.strip()), "")
-        return self._outcome(ActionStatus.ACCEPTED, Reason.OK, f"Applied as you. kubectl said: {said}"
-                             if said else "Applied as you.", result)
+        applied = f"Applied as {self._who}."
+        return self._outcome(ActionStatus.ACCEPTED, Reason.OK, f"{applied} kubectl said: {said}" if said else applied,
+                             result)
 
     def _check_dry_run(self) -> None:
         last = records.last_binding(self.run, self.user, self.text, self.manifest)
@@ -206,6 +207,10 @@ class _Action:
         return found
 
     # -- kubectl and the outcome ----------------------------------------------------------------
+
+    @property
+    def _who(self) -> str:
+        return "you" if self.identity is not APP_ITSELF else "the app's own identity (impersonation off)"
 
     def _kubectl(self, argv: list[str], step: Step) -> KubectlResult:
         try:

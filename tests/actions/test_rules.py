@@ -124,6 +124,7 @@ def test_run_starts_kubectl_as_the_user_with_the_gateways_identity(app, changer,
                                                                    unreachable_kubeconfig):
     outcome = act(app, "run", changer, run_a, GET)
     assert outcome.ok and outcome.status_code == 200 and outcome.output == "ok\n"
+    assert outcome.message == "Ran as you."
     assert kubectl_fake.argvs() == [[
         f"--kubeconfig={unreachable_kubeconfig}", f"--as=system:serviceaccount:cluster-codex-users:user-{changer}",
         "--as-group=cluster-codex:users",
@@ -141,6 +142,7 @@ def test_run_starts_kubectl_as_the_user_with_the_gateways_identity(app, changer,
 def test_without_impersonation_kubectl_acts_as_the_app_like_the_gateway(app, changer, run_a, kubectl_fake):
     outcome = act(app, "run", changer, run_a, GET)
     assert outcome.ok and outcome.identity == "the app's own identity (impersonation off)"
+    assert outcome.message == "Ran as the app's own identity (impersonation off)."
     assert not any(arg.startswith("--as") for arg in kubectl_fake.argvs()[0])
 
 
