@@ -30,13 +30,11 @@ def default_kubeconfig():
 
 
 def default_kubectl():
-    """kubectl on PATH, else the newest one `scripts/lab build` made, else None (no kubectl)."""
-    found = shutil.which("kubectl")
-    if found:
-        return found
+    """The newest kubectl `scripts/lab build` made (the lab's own version, like the lab's kubeconfig
+    is the default cluster), else kubectl on PATH, else None (no kubectl)."""
     cache = Path(_env("CODEX_CACHE_DIR", str(Path.home() / ".cache" / "cluster-codex")))
     built = [path for path in (cache / "bin").glob("kube-*/kubectl") if os.access(path, os.X_OK)]
-    return str(max(built, key=_version_of_dir)) if built else None
+    return str(max(built, key=_version_of_dir)) if built else shutil.which("kubectl")
 
 
 def _version_of_dir(path):

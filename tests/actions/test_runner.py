@@ -107,13 +107,15 @@ def test_a_file_that_is_not_executable_is_missing(tmp_path):
         Kubectl(str(path)).run(["get", "pods"], identity=ALICE)
 
 
-def test_the_default_kubectl_is_on_path_else_the_labs(tmp_path, monkeypatch):
+def test_the_default_kubectl_is_the_labs_newest_else_the_one_on_path(tmp_path, monkeypatch):
     built = tmp_path / "cache" / "bin"
     for version in ("kube-v1.9.0", "kube-v1.34.4"):
         (built / version).mkdir(parents=True)
         answering(built / version)
+    (tmp_path / "on-path").mkdir()
+    answering(tmp_path / "on-path")
+    monkeypatch.setenv("PATH", str(tmp_path / "on-path"))
     monkeypatch.setenv("CODEX_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert default_kubectl() == str(built / "kube-v1.34.4" / "kubectl")
-    answering(tmp_path / "empty")
-    assert default_kubectl() == str(tmp_path / "empty" / "kubectl")
+    assert default_kubectl() == str(built / "kube-v1.34.4" / "kubectl")  # the lab's own version
+    monkeypatch.setenv("CODEX_CACHE_DIR", str(tmp_path / "no-cache"))
+    assert default_kubectl() == str(tmp_path / "on-path" / "kubectl")

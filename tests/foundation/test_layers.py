@@ -9,6 +9,7 @@ import pytest
 
 APP = Path(__file__).resolve().parents[2] / "app"
 FLASK_FREE = sorted([*APP.glob("plans/core/*.py"), *APP.glob("resources/*.py"),
+                     *(APP / "actions" / name for name in ("kubectl.py", "outcome.py", "diff.py")),
                      APP / "findings.py", APP / "redact.py", APP / "kinds.py", APP / "cluster" / "paths.py",
                      APP / "cluster" / "errors.py"])
 FORBIDDEN = ("flask", "flask_login", "flask_sqlalchemy", "werkzeug", "sqlalchemy", "app.extensions",
