@@ -92,6 +92,9 @@ class Config:
     CODEX_KUBECTL = _env("CODEX_KUBECTL")
     CODEX_ACTION_TIMEOUT = float(_env("CODEX_ACTION_TIMEOUT", "30"))
     CODEX_DRY_RUN_VALID_FOR = int(_env("CODEX_DRY_RUN_VALID_FOR", "300"))
+    # Seconds after an Apply a plan waits for K8sGPT to drop its finding before it says "still
+    # reported" (app/actions/verification.py).
+    CODEX_VERIFY_WITHIN = int(_env("CODEX_VERIFY_WITHIN", "300"))
     CODEX_ACTIONS_PER_MINUTE = int(_env("CODEX_ACTIONS_PER_MINUTE", "20"))
 
     CODEX_OIDC_ISSUER = _env("CODEX_OIDC_ISSUER")

@@ -18,10 +18,11 @@ class ActionKind(StrEnum):
     RUN = "run"  # a read-only step, run as the user
     DRY_RUN = "dry-run"  # a changing step, with --dry-run=server
     APPLY = "apply"  # a changing step for real, after its dry-run
+    VERIFY = "verify"  # after an Apply: did K8sGPT drop the finding? (app.actions.verification)
 
     @property
     def label(self) -> str:
-        return {"run": "Run", "dry-run": "Dry-run", "apply": "Apply"}[self.value]
+        return {"run": "Run", "dry-run": "Dry-run", "apply": "Apply", "verify": "Verification"}[self.value]
 
 
 class ActionStatus(StrEnum):
@@ -44,6 +45,7 @@ class Reason(StrEnum):
         return member
 
     OK = "ok", 200
+    STILL_REPORTED = "still-reported", 200  # verification: K8sGPT still reports the finding
     HIDDEN = "hidden", 404  # the run is not readable (or does not exist): never say which
     NOT_OWNER = "not-owner", 403
     READ_ONLY = "read-only", 403  # CODEX_ACTIONS off

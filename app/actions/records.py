@@ -90,3 +90,11 @@ def history(run: PlanRun) -> list[PlanAction]:
     return list(db.session.scalars(
         sa.select(PlanAction).where(PlanAction.run_id == run.id)
         .order_by(PlanAction.created_at, PlanAction.id)))
+
+
+def by_step(run: PlanRun) -> dict[str, list[PlanAction]]:
+    """A run's actions grouped by the step text they were asked for, oldest first."""
+    grouped: dict[str, list[PlanAction]] = {}
+    for record in history(run):
+        grouped.setdefault(record.step_text, []).append(record)
+    return grouped

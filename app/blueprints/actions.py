@@ -8,13 +8,13 @@ from flask import Blueprint, abort, current_app
 from flask_login import current_user, login_required
 
 from app.access import actions_enabled
-from app.actions import service
+from app.actions import service, verification
 from app.extensions import db
 from app.models import PlanRun
 from app.plans import runs
 from app.plans.core.commands import extract_commands
 from app.web.current import current_access
-from app.web.htmx import render
+from app.web.htmx import is_htmx, render
 
 bp = Blueprint("actions", __name__, url_prefix="/plans/runs")
 
@@ -26,13 +26,28 @@ ACTIONS = {"run": service.run_read, "dry-run": service.dry_run, "apply": service
 def act(run_id, index, what):
     """Run, dry-run or apply one step of a plan the user may read; the outcome replaces the step's
     result area (htmx) or is shown on its own page."""
-    run = db.session.get(PlanRun, run_id)
-    if run is None or not runs.readable_by(run, current_user, current_access()):
-        abort(404, "That plan does not exist or you may not see it.")
+    run = _readable_run(run_id)
     steps = extract_commands(run.output_text or "")  # a step is named by its index in the plan
     if index >= len(steps):
         abort(404, "That plan has no such step.")
     outcome = ACTIONS[what](current_user, run, steps[index].text)
+    followed = verification.current(run) if what == "apply" and outcome.ok else None
     return render("plans/step_result.html", block="result", status=outcome.status_code, run=run,
-                  index=index, step=steps[index], what=what, outcome=outcome,
+                  index=index, step=steps[index], what=what, outcome=outcome, verification=followed,
+                  oob=is_htmx(),
                   actions_enabled=actions_enabled(current_app.config))
+
+
+@bp.get("/<int:run_id>/verification", endpoint="verification")
+@login_required
+def verification_of(run_id):
+    """Where the run's finding stands since its last Apply (polled by the run page while it waits)."""
+    run = _readable_run(run_id)
+    return render("plans/_verification.html", run=run, verification=verification.current(run), oob=False)
+
+
+def _readable_run(run_id):
+    run = db.session.get(PlanRun, run_id)
+    if run is None or not runs.readable_by(run, current_user, current_access()):
+        abort(404, "That plan does not exist or you may not see it.")
+    return run

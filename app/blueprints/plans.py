@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, request, st
 from flask_login import current_user, login_required
 
 from app.access import actions_enabled, is_admin
+from app.actions import records, verification
 from app.cluster.gateway import gateway
 from app.extensions import db
 from app.models import PlanRun
@@ -206,10 +207,12 @@ def show(run_id):
     run = _visible_run(run_id)
     plan_html = render_plan(run.output_text, _allowed_namespaces(),
                             streaming=run.status == RunStatus.STREAMING)
-    owner = run.user_id == current_user.id
-    return render("plans/run.html", block="run", run=run, plan_html=plan_html, owner=owner,
-                  steps=extract_commands(run.output_text or "") if owner and run.status == RunStatus.DONE else [],
-                  actions_enabled=actions_enabled(current_app.config))
+    done = run.status == RunStatus.DONE
+    return render("plans/run.html", block="run", run=run, plan_html=plan_html,
+                  owner=run.user_id == current_user.id, actions_enabled=actions_enabled(current_app.config),
+                  steps=extract_commands(run.output_text or "") if done else [],
+                  step_history=records.by_step(run) if done else {},
+                  verification=verification.current(run) if done else None)
 
 
 @bp.get("/runs/<int:run_id>/prompt")

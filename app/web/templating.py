@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from app.access import is_admin
+from app.actions.outcome import ActionKind
 from app.kinds import grant_label
 from app.plans.core.vocabulary import MODE_LABELS, STATUS_LABELS, PlanMode, RunStatus
 from app.resources.format import human_age
@@ -31,6 +32,7 @@ def init_app(app):
         is_admin=is_admin, grant_label=grant_label, human_age=human_age, plan_url=plan_url,
         detail_url=detail_url, switcher_kinds=switcher_kinds,
         PlanMode=PlanMode, RunStatus=RunStatus, mode_labels=MODE_LABELS, status_labels=STATUS_LABELS,
+        action_labels={kind: kind.label for kind in ActionKind},
     )
     app.jinja_env.filters["grant_label"] = grant_label
     app.jinja_env.filters["datetime"] = _datetime

@@ -72,6 +72,16 @@ def test_a_developer_dry_runs_and_applies_a_step_as_themselves(sessions, app_ser
         step.get_by_role("button", name="Apply").click()
         expect(step.locator(".plan-step-outcome").last).to_contain_text("Applied as")
         assert kube.get(pod_path)["metadata"]["labels"][label] == "seen"
+        # K8sGPT reports nothing about this pod, so the plan's finding reads as cleared at once.
+        expect(page.locator(f"#plan-verification-{run_id}")).to_contain_text("Finding cleared at")
+
+        # Reopened later, the run shows what was done to the step, by whom: dry-run, apply, verification.
+        page.reload()
+        history = steps.nth(1).locator(".plan-step-history li")
+        expect(history).to_have_count(3)
+        for entry, text in zip(history.all(), ("Dry-run · accepted", "Apply · accepted", "Verification · accepted")):
+            expect(entry).to_contain_text(text)
+            expect(entry).to_contain_text(f"by {username}")
 
         # The same change aimed at a namespace they may not change: refused, nothing started.
         steps.nth(2).get_by_role("button", name="Dry-run").click()

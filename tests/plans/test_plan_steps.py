@@ -26,11 +26,11 @@ def finished_run(app, world):
     """make(user_id) -> the id of a finished remediation plan of three steps, owned by that user;
     its label key (``make.label``) is new for each test, so the pod never has it beforehand."""
 
-    def make(user_id):
+    def make(user_id, result_name=None):
         with app.app_context():
             finding = Finding(kind="Pod", namespace=world["ns_a"], name="api-0")
-            run = runs.create_run(user_id, world["results"]["a"], finding, PlanMode.REMEDIATION,
-                                  context_kinds=("pods",))
+            run = runs.create_run(user_id, result_name or world["results"]["a"], finding,
+                                  PlanMode.REMEDIATION, context_kinds=("pods",))
             runs.finish_run(run.id, RunStatus.DONE, _plan(world["ns_a"], world["ns_b"], make.label))
             return run.id
 
@@ -131,3 +131,47 @@ def test_read_only_mode_says_so_and_refuses(finished_run, changer):
     page = _text(changer.get(f"/plans/runs/{run_id}"))
     assert "read-only mode" in page and _step_url(run_id, 0, "run") not in page
     assert changer.submit(_step_url(run_id, 0, "run"), htmx=True).status_code == 403
+
+
+def _dry_run_and_apply(client, run_id, index=1):
+    assert client.submit(_step_url(run_id, index, "dry-run"), htmx=True).status_code == 200
+    applied = client.submit(_step_url(run_id, index, "apply"), htmx=True)
+    assert applied.status_code == 200, _text(applied)
+    return _text(applied)
+
+
+def test_after_apply_the_plan_waits_for_k8sgpt_and_the_run_keeps_the_history(finished_run, changer):
+    run_id = finished_run(changer.user_id)  # about a Result K8sGPT (here: the test) still reports
+    applied = _dry_run_and_apply(changer, run_id)
+    assert 'hx-swap-oob="true"' in applied and "Waiting for K8sGPT" in applied
+    verification = changer.get(f"/plans/runs/{run_id}/verification", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 5s"' in _text(verification)  # it keeps polling while it waits
+    page = _text(changer.get(f"/plans/runs/{run_id}"))
+    assert page.count("Dry-run · accepted") == 1 and page.count("Apply · accepted") == 1
+    assert "by changer" in page and "system:serviceaccount:" in page
+
+
+def test_a_finding_k8sgpt_dropped_is_cleared_and_stays_cleared(finished_run, changer):
+    run_id = finished_run(changer.user_id, result_name=f"gone-{uuid.uuid4().hex[:8]}")
+    applied = _dry_run_and_apply(changer, run_id)
+    assert "Finding cleared at" in applied
+    page = _text(changer.get(f"/plans/runs/{run_id}"))
+    assert "Finding cleared at" in page and 'hx-trigger="every 5s"' not in page
+    assert "Verification · accepted" in page
+
+
+@pytest.mark.plan_config(CODEX_VERIFY_WITHIN=0)
+def test_a_finding_still_reported_after_the_wait_points_at_the_root_cause_plan(finished_run, changer):
+    run_id = finished_run(changer.user_id)
+    applied = _dry_run_and_apply(changer, run_id)
+    assert "still reports this finding" in applied and "mode=root_cause" in applied
+
+
+def test_a_teammate_who_may_read_the_run_sees_its_history_but_no_buttons(finished_run, changer, world,
+                                                                         make_user, login):
+    run_id = finished_run(changer.user_id)
+    _dry_run_and_apply(changer, run_id)
+    make_user("teammate", {world["ns_a"]: ALL_KINDS})
+    page = _text(login("teammate").get(f"/plans/runs/{run_id}"))
+    assert "Apply · accepted" in page and "by changer" in page
+    assert _step_url(run_id, 0, "run") not in page
