@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 
 from app.models import utcnow
+from app.plans.core.commands import extract_commands
 from app.plans.core.markdown import render_plan
 from app.plans.core.model_client import ModelError, StreamDone, TextDelta
 from app.plans.core.vocabulary import RunStatus
@@ -49,8 +50,10 @@ class StreamJob:
 
 
 def _done(run_id, status, message, text):
+    # A finished plan with kubectl steps offers to act on them (the run view, loaded in its place).
+    actionable = status == RunStatus.DONE and bool(extract_commands(text or ""))
     return sse_event("done", render_template(DONE_TEMPLATE, run_id=run_id, status=status,
-                                             message=message, text=text))
+                                             message=message, text=text, actionable=actionable))
 
 
 def replay(run, allowed):

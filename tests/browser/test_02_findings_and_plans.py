@@ -77,6 +77,14 @@ def test_alice_sees_team_a_findings_and_streams_plans(sessions, granted, team_a_
     expect(first.get_by_role("button", name="Copy command")).to_have_text("Copied")
     assert alice.evaluate("navigator.clipboard.readText()").strip() == command_text
 
+    # Act on it, in the dialog: the run view lists the steps; a read-only one runs as Alice.
+    dialog.get_by_role("link", name="Act on this plan").click()
+    steps = dialog.locator(".plan-step")
+    expect(steps.first).to_be_visible()
+    runnable = steps.filter(has=alice.get_by_role("button", name="Run", exact=True)).first
+    runnable.get_by_role("button", name="Run", exact=True).click()
+    expect(runnable.locator(".plan-step-outcome")).to_be_visible()
+
     # The history of this finding now lists the run.
     expect(dialog.locator(".plan-history li")).to_have_count(1)
     close_plan_dialog(alice, dialog)

@@ -78,6 +78,7 @@ def test_plan_streams_in_order_and_ends_with_done(app, world, dev):
     run = get_run(app, run_id)
     assert run.status == "done" and run.error_message is None
     assert "Plan finished" in events[-1].data and f"/plans/runs/{run_id}" in events[-1].data
+    assert "Act on this plan" in events[-1].data  # its kubectl steps open in the run view
     assert "api-0" in run.output_text and 'class="plan-command"' in events[-2].data
     assert "badge-read-only" in events[-2].data, events[-2].data
     assert run.prompt_tokens > 0 and run.completion_tokens > 0 and run.model == "codex-offline-planner"
