@@ -8,6 +8,7 @@ import pytest
 
 from app.extensions import db
 from tests.actions.fakes import answering
+from tests.support.apps import marked_settings
 from tests.support.users import add_user
 
 NS_A, NS_B = "team-a", "team-b"
@@ -26,12 +27,9 @@ def kubectl_fake(tmp_path):
 @pytest.fixture
 def app_config(request, database_url, unreachable_kubeconfig, kubectl_fake):
     """The app with the fake kubectl and an unreachable cluster; @actions_config overrides."""
-    config = {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": unreachable_kubeconfig,
-              "CODEX_KUBECTL": str(kubectl_fake.path), "CODEX_ACTIONS_PER_MINUTE": 1000}
-    marker = request.node.get_closest_marker("actions_config")
-    if marker:
-        config.update(marker.kwargs)
-    return config
+    return marked_settings(request, "actions_config", {
+        "SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": unreachable_kubeconfig,
+        "CODEX_KUBECTL": str(kubectl_fake.path), "CODEX_ACTIONS_PER_MINUTE": 1000})
 
 
 @pytest.fixture

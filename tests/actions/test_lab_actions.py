@@ -27,6 +27,7 @@ from app.models import PlanAction, User
 from app.plans.core.kubectl import parse_step
 from tests.actions.fakes import hanging, wrapping
 from tests.actions.helpers import act, audited, make_run, recorded
+from tests.support.apps import marked_settings
 from tests.support.lab_control import install_app_chart, labctl, wait_for
 from tests.support.lab_kube import APP_KUBECONFIG
 from tests.support.lab_namespaces import lab_namespaces
@@ -58,12 +59,9 @@ def kubectl_fake(tmp_path, lab_kubectl):
 
 @pytest.fixture
 def app_config(request, database_url, kube, kubectl_fake):
-    config = {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": str(APP_KUBECONFIG),
-              "CODEX_KUBECTL": str(kubectl_fake.path), "CODEX_ACTIONS_PER_MINUTE": 1000}
-    marker = request.node.get_closest_marker("actions_config")
-    if marker:
-        config.update(marker.kwargs)
-    return config
+    return marked_settings(request, "actions_config", {
+        "SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": str(APP_KUBECONFIG),
+        "CODEX_KUBECTL": str(kubectl_fake.path), "CODEX_ACTIONS_PER_MINUTE": 1000})
 
 
 @pytest.fixture

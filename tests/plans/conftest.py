@@ -16,6 +16,7 @@ from app.cluster.rbac_sync import sync_user
 from app.extensions import db
 from app.models import User
 from tests.plans.plan_helpers import ALL_KINDS, LABEL, PLANTED, PLANTED_TOKEN
+from tests.support.apps import marked_settings
 from tests.support.lab_kube import RESULTS, result_body
 from tests.support.lab_namespaces import lab_namespaces
 
@@ -66,11 +67,7 @@ def world(kube):
 @pytest.fixture
 def app_config(request, lab_app_config):
     """The app on the lab (as its own identity) and the offline planner; @plan_config overrides."""
-    config = dict(lab_app_config)
-    marker = request.node.get_closest_marker("plan_config")
-    if marker:
-        config.update(marker.kwargs)
-    return config
+    return marked_settings(request, "plan_config", lab_app_config)
 
 
 @pytest.fixture

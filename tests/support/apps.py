@@ -46,3 +46,10 @@ def app_factory(defaults: dict, client_class=None):
     finally:
         for app in made:
             close_app(app)
+
+
+def marked_settings(request, marker: str, settings: dict) -> dict:
+    """`settings` with the keyword arguments of the test's closest `marker` on top, e.g.
+    ``@pytest.mark.plan_config(CODEX_ACTIONS=False)``."""
+    found = request.node.get_closest_marker(marker)
+    return {**settings, **(found.kwargs if found else {})}
