@@ -6,16 +6,28 @@ import re
 
 from offline_planner.facts import Facts
 
-CLASSES = ("oom", "image_pull", "crash_loop", "pvc_pending", "service_no_endpoints",
-           "ingress_backend_missing", "cronjob_schedule", "unschedulable", "general")
+CLASSES = ("unavailable", "oom", "image_pull", "crash_loop", "pvc_pending", "service_no_endpoints",
+           "ingress_backend_missing", "cronjob_suspended", "cronjob_schedule", "not_ready", "unschedulable",
+           "general")
+# The kinds a Cluster Codex step may name (its kind registry, app/kinds.py, minus events): a command on
+# any other kind (nodes, storage classes, endpoint slices...) is refused there, so runbooks describe
+# those in words for whoever may read them instead of writing a step.
+STEP_KINDS = {"Pod": "pod", "Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset",
+              "ReplicaSet": "replicaset", "Job": "job", "CronJob": "cronjob", "Service": "service",
+              "Ingress": "ingress", "ConfigMap": "configmap", "PersistentVolumeClaim": "pvc", "Secret": "secret"}
 
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "k": 10**3, "M": 10**6,
           "G": 10**9, "T": 10**12, "": 1}
+# K8sGPT's Deployment analyzer: "Deployment ns/name has 3 replicas but 0 are available with status running".
+UNAVAILABLE = re.compile(r"has (\d+) replicas? but (\d+) (?:are|is) available")
 
 
 def classify(facts: Facts) -> str:
     """Name the failure class of a finding (first match wins; OOM pods also crash-loop)."""
     text, kind = facts.text, facts.kind
+    errors = " ".join(facts.errors).lower()
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet") and UNAVAILABLE.search(errors):
+        return "unavailable"
     if "oomkilled" in text or "out of memory" in text:
         return "oom"
     if re.search(r"imagepullbackoff|errimagepull|pulling image|pull image|invalidimagename|manifest unknown"
@@ -27,14 +39,24 @@ def classify(facts: Facts) -> str:
         return "service_no_endpoints"
     if kind == "Ingress" and "service" in text and ("does not exist" in text or "not found" in text):
         return "ingress_backend_missing"
-    if kind == "CronJob" and "schedule" in text:
+    if kind == "CronJob" and ("suspended" in errors or ((facts.obj or {}).get("spec") or {}).get("suspend") is True):
+        return "cronjob_suspended"
+    if kind == "CronJob" and "schedule" in errors:
         return "cronjob_schedule"
-    if re.search(r"crashloopbackoff|back-off restarting|restarting failed container|\bcrashloop", text):
+    # Not a bare "crashloop": object names such as crashloop-api appear in status messages.
+    if re.search(r"crashloopbackoff|back-off restarting|restarting failed container|\bcrash ?loop\b(?!-)", text):
         return "crash_loop"
+    if "readiness probe failed" in text:
+        return "not_ready"
     if re.search(r"failedscheduling|unschedulable|nodes are available|insufficient (cpu|memory)"
                  r"|didn't match|untolerated taint", text):
         return "unschedulable"
     return "general"
+
+
+def step_kind(kind: str) -> str | None:
+    """The word a kubectl step uses for this kind, or None when Cluster Codex cannot run steps on it."""
+    return STEP_KINDS.get(kind)
 
 
 def parse_quantity(value: str) -> int | None:

@@ -21,6 +21,14 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "R
 UNREAD_OWNER = re.compile(r"^[-*]\s*owner\s+([A-Z]\w*)/([a-z0-9][a-z0-9.-]*)\s+could not be read", re.M)
 # A pod-template-hash as the ReplicaSet controller writes it (rand.SafeEncodeString of a uint32).
 TEMPLATE_HASH = re.compile(r"-([bcdfghjklmnpqrstvwxz2456789]{6,10})$")
+# What a user may write in their notes for the planner to use: label pairs, Services, images.
+_LABEL_KEY = r"(?:[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?"
+_LABEL_VALUE = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?"
+_END = r"(?![\w/=:@-]|\.\w)"  # a word ends here; a full stop may follow
+NOTED_LABEL = re.compile(rf"(?<![\w./=-])({_LABEL_KEY})=({_LABEL_VALUE}){_END}")
+NOTED_SERVICE = re.compile(rf"\b(?:services?|svc)/([a-z0-9](?:[-a-z0-9]*[a-z0-9])?){_END}")
+NOTED_IMAGE = re.compile(r"(?<![\w./:@-])([a-z0-9][a-z0-9._-]*(?::[0-9]+)?(?:/[a-z0-9][a-z0-9._-]*)*"
+                         rf"(?::[A-Za-z0-9_](?:[A-Za-z0-9_.-]{{0,126}}[A-Za-z0-9_])?|@sha256:[a-f0-9]{{64}})){_END}")
 
 
 @dataclass
@@ -201,9 +209,82 @@ class Facts:
                       if k != "pod-template-hash"}
         return ",".join(f"{k}={v}" for k, v in (labels or {}).items())
 
+    @property
+    def workload_object(self) -> dict | None:
+        """The YAML of the workload to act on, when the context holds it (the object or an owner)."""
+        workload = self.workload
+        if workload is None:
+            return None
+        for candidate in [self.obj, *self.owners]:
+            meta = (candidate or {}).get("metadata") or {}
+            if candidate and candidate.get("kind") == workload[0] and meta.get("name") == workload[1]:
+                return candidate
+        return None
+
+    @property
+    def replicas(self) -> int | None:
+        """How many pods the workload asks for (spec.replicas), when its YAML was read."""
+        value = ((self.workload_object or {}).get("spec") or {}).get("replicas")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def available_replicas(self) -> int | None:
+        """How many of its pods are available, from the workload's status (absent means none)."""
+        obj = self.workload_object
+        if obj is None or "status" not in obj:
+            return None
+        value = (obj.get("status") or {}).get("availableReplicas", 0)
+        return value if isinstance(value, int) else None
+
+    @property
+    def revision(self) -> int | None:
+        """The Deployment revision the workload (or its ReplicaSet) is at; None when unknown."""
+        for candidate in [self.workload_object, *self.owners]:
+            annotations = ((candidate or {}).get("metadata") or {}).get("annotations") or {}
+            value = str(annotations.get("deployment.kubernetes.io/revision") or "")
+            if value.isdigit() and candidate and candidate.get("kind") in ("Deployment", "ReplicaSet"):
+                return int(value)
+        return None
+
+    @property
+    def template_images(self) -> list[tuple[str, str]]:
+        """(container, image) of the pod template the workload runs now, for `set image`."""
+        obj = self.workload_object or {}
+        template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or self.pod_spec
+        return [(c.get("name", ""), c.get("image", "")) for c in template.get("containers") or []
+                if c.get("name") and c.get("image")]
+
+    def noted_labels(self) -> dict[str, str]:
+        """Label pairs the user wrote in their notes (``app=payments-v2``), in order."""
+        return dict(NOTED_LABEL.findall(self.user_context))
+
+    def noted_services(self) -> list[str]:
+        """Services the user named in their notes as ``service/NAME`` or ``svc/NAME``."""
+        return list(dict.fromkeys(NOTED_SERVICE.findall(self.user_context)))
+
+    def noted_images(self, current: str) -> list[str]:
+        """Image references in the user's notes from the same repository as ``current``."""
+        repository = _repository(current)
+        found = [image for image in NOTED_IMAGE.findall(self.user_context)
+                 if repository and _repository(image) == repository and image != current]
+        return list(dict.fromkeys(found))
+
     def last_log_lines(self, container: str, count: int = 3) -> list[str]:
         text = self.logs.get((container, True)) or self.logs.get((container, False)) or ""
         return [line for line in text.splitlines() if line.strip()][-count:]
+
+
+def _repository(image: str) -> str:
+    """An image's repository without tag or digest, Docker Hub's implicit prefixes written out."""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    parts = name.split("/")
+    if len(parts) == 1:
+        parts = ["docker.io", "library", *parts]
+    elif not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = ["docker.io", *parts]
+    return "/".join(parts)
 
 
 def _controller_ref(obj: dict) -> dict | None:

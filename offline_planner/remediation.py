@@ -1,18 +1,31 @@
-"""Remediation runbooks: the fastest safe way to get the affected workload working again."""
+"""Remediation runbooks: the fastest safe way to get the affected workload working again.
+
+Every command a runbook writes is one Cluster Codex can run: a single plain kubectl command on a kind
+it knows, with the real names, namespace, replicas, labels and images read from the prompt. Each
+change is followed by the command that undoes it. What only someone else can do (cluster-scoped
+reads, local files, Helm) is said in words, never as a command the app would refuse.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 
-from offline_planner.common import finding_summary, format_mebibytes, parse_quantity, quote_log, step
-from offline_planner.facts import Facts
+from offline_planner.common import UNAVAILABLE, finding_summary, format_mebibytes, parse_quantity, quote_log, step, \
+    step_kind
+from offline_planner.facts import Container, Facts
 
 ROLLABLE = ("deployment", "statefulset", "daemonset")
+SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet")
+TEMPLATED = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 
 
 def _k(facts: Facts, rest: str) -> str:
     return f"kubectl {facts.ns_flag}{rest}"
+
+
+def _json(value) -> str:
+    return json.dumps(value, separators=(", ", ": "))
 
 
 def _rollable(facts: Facts) -> bool:
@@ -37,7 +50,28 @@ def _pod_steps(facts: Facts, container: str) -> list[tuple]:
     ]
 
 
+def _set_images(facts: Facts, images: list[tuple[str, str]]) -> str:
+    return _k(facts, f"set image {facts.workload_ref} " + " ".join(f"{name}={image}" for name, image in images))
+
+
+def _wait_for_rollout(facts: Facts) -> str:
+    ref = facts.workload_ref
+    return _k(facts, f"rollout status {ref} --timeout=180s") if _rollable(facts) else _k(facts, f"get {ref}")
+
+
+def _no_earlier_revision(facts: Facts) -> str:
+    """Why there is no roll-back, when the Deployment's revision says so; else ''."""
+    if _rollable(facts) and facts.revision is not None and facts.revision <= 1:
+        return (f"`{facts.workload_ref}` is at revision {facts.revision}, its first: there is no earlier version "
+                "to roll back to.")
+    return ""
+
+
 def _rollback_steps(facts: Facts, why: str) -> list[tuple]:
+    """History and roll-back, when an earlier revision can exist; undone by setting today's images again."""
+    images = facts.template_images
+    if not _rollable(facts) or _no_earlier_revision(facts) or not images:
+        return []
     ref = facts.workload_ref
     return [
         ("See what changed recently", _k(facts, f"rollout history {ref}"), "Nothing, it only reads.",
@@ -45,11 +79,39 @@ def _rollback_steps(facts: Facts, why: str) -> list[tuple]:
         (f"Roll `{ref}` back to the previous revision", _k(facts, f"rollout undo {ref}"),
          f"Replaces the pod template of `{ref}` with the previous revision's ({why}); pods are replaced "
          "one by one following the rollout strategy. Nothing outside this workload changes.",
-         "Wait until the rollout finishes and every pod is Ready:",
-         _k(facts, f"rollout status {ref} --timeout=180s"),
-         "Roll forward again to the revision you left (take its number from the history above):",
-         _k(facts, f"rollout undo {ref} --to-revision=<revision-you-left>")),
+         "Wait until the rollout finishes and every pod is Ready:", _wait_for_rollout(facts),
+         "Put back the image" + ("s" if len(images) > 1 else "") + " it runs now (running the roll-back once "
+         "more returns to the whole current template):", _set_images(facts, images)),
     ]
+
+
+def _noted_image_steps(facts: Facts, c: Container) -> list[tuple]:
+    """Switch to an image the user named in their notes, when it is of the same repository."""
+    noted = facts.noted_images(c.image) if c.image else []
+    if not noted or not facts.workload or facts.workload[0] not in TEMPLATED:
+        return []
+    ref, image = facts.workload_ref, noted[0]
+    return [(f"Run the image you named: `{image}`", _set_images(facts, [(c.name, image)]),
+             f"Changes only the image of container `{c.name}` in `{ref}` (now `{c.image}`); its pods are "
+             "re-created with it.",
+             "The rollout finishes and the pods are Ready:", _wait_for_rollout(facts),
+             "Put the current image back:", _set_images(facts, [(c.name, c.image)]))]
+
+
+def _scale_down_step(facts: Facts, why: str) -> list[tuple]:
+    """Scale to zero when none of the workload's pods is available: nothing that works stops."""
+    workload = facts.workload
+    replicas, available = facts.replicas, facts.available_replicas
+    if not workload or workload[0] not in SCALABLE or not replicas or available != 0:
+        return []
+    ref = facts.workload_ref
+    pods = f"the {replicas} pods of `{ref}`. None of them is" if replicas > 1 else f"the pod of `{ref}`. It is not"
+    return [(f"Stop the bleeding: scale `{ref}` to zero", _k(facts, f"scale {ref} --replicas=0"),
+             f"Removes {pods} available now, so nothing that works stops; {why} The pod template, its history and "
+             "every other object stay as they are.",
+             "No pods are left (READY 0/0):", _k(facts, f"get {ref}"),
+             f"Scale back to the {replicas} replica{'s' if replicas > 1 else ''} it had:",
+             _k(facts, f"scale {ref} --replicas={replicas}"))]
 
 
 def _render(facts: Facts, heading: str, diagnosis: list[str], steps: list[tuple], outro: str) -> str:
@@ -63,20 +125,28 @@ def _render(facts: Facts, heading: str, diagnosis: list[str], steps: list[tuple]
     return "\n\n".join(parts) + "\n"
 
 
+def _nothing_safe(fixes: list) -> str:
+    return "" if fixes else "**Nothing safe can be changed right now** beyond reading: see the root-cause plan."
+
+
 def crash_loop(facts: Facts) -> str:
     c = facts.container()
     exit_info = f" It last exited with code {c.exit_code} ({c.last_reason or 'Error'})." if c.exit_code is not None else ""
     diagnosis = [f"Container `{c.name}` (image `{c.image or 'unknown'}`) starts and exits again, so the kubelet "
                  f"restarts it with a growing back-off.{exit_info}", quote_log(facts, c.name)]
-    steps = _pod_steps(facts, c.name)
-    if _rollable(facts):
-        steps += _rollback_steps(facts, "the image and configuration that last worked")
+    fixes = (_noted_image_steps(facts, c) + _rollback_steps(facts, "the image and configuration that last worked")
+             + _scale_down_step(facts, "the restarts, their back-off events and the alerts stop until you scale "
+                                       "back up with a fixed version."))
+    if not _rollable(facts):
+        diagnosis.append(f"`{facts.workload_ref}` has no rollout history to go back to.")
+    diagnosis += [_no_earlier_revision(facts), _nothing_safe(fixes)]
+    if any(title.startswith("Roll ") for title, *_ in fixes):
+        outro = ("If the previous revision crashes too, the cause is outside the image (a Secret, ConfigMap or "
+                 "dependency changed): open the root-cause plan, it lists what to compare.")
     else:
-        diagnosis.append(f"`{facts.workload_ref}` has no rollout history to go back to, so **nothing safe can be "
-                         "changed right now** beyond reading the logs: fix the cause with the root-cause plan.")
-    return _render(facts, "Remediation plan — crash loop", diagnosis, steps,
-                   "If the previous revision crashes too, the cause is outside the image (a Secret, ConfigMap "
-                   "or dependency changed): open the root-cause plan, it lists what to compare.")
+        outro = ("Scaling to zero only stops the noise. " if fixes else "") + (
+            "The cause (the image, a Secret, ConfigMap or dependency) is fixed as the root-cause plan describes.")
+    return _render(facts, "Remediation plan — crash loop", diagnosis, _pod_steps(facts, c.name) + fixes, outro)
 
 
 def image_pull(facts: Facts) -> str:
@@ -87,25 +157,33 @@ def image_pull(facts: Facts) -> str:
                  + (" The registry refused the credentials, so check the pull secret before anything else."
                     if auth else " The tag or digest most likely does not exist in the registry (a typo or a "
                     "release that was never pushed).")]
+    templated = bool(facts.workload) and facts.workload[0] in TEMPLATED
     steps = [("Confirm the image reference the pods use",
               _k(facts, f"get {facts.workload_ref} -o jsonpath='{{.spec.template.spec.containers[?(@.name==\"{c.name}\")].image}}'")
-              if facts.workload else _k(facts, f"get pod {facts.name} -o jsonpath='{{.spec.containers[*].image}}'"),
+              if templated and facts.workload[0] != "CronJob"
+              else _k(facts, f"get pod {facts.name} -o jsonpath='{{.spec.containers[*].image}}'"),
               "Nothing, it only reads.",
               f"Compare it with the tags your registry actually has for `{c.image.split(':')[0] or 'the image'}`."),
-             ("Read the pull error", _k(facts, f"events --for {facts.kind.lower()}/{facts.name}"),
+             ("Read the pull error", _k(facts, f"events --for {step_kind(facts.kind) or 'pod'}/{facts.name}"),
               "Nothing, it only reads.", "`not found` means a bad tag; `unauthorized` means credentials.")]
-    if auth:
+    if auth and templated:
         steps.append(("Check which pull secret the pods reference",
                       _k(facts, f"get {facts.workload_ref} -o jsonpath='{{.spec.template.spec.imagePullSecrets}}'"),
                       "Nothing, it only reads.",
                       "If it is empty or names a missing Secret, ask whoever owns registry credentials to "
                       "provide it; do not paste credentials into a command line."))
-    if _rollable(facts):
-        steps += _rollback_steps(facts, "the image tag that was last pulled successfully")
-    else:
+    fixes = (_noted_image_steps(facts, c) + _rollback_steps(facts, "the image tag that was last pulled successfully")
+             + _scale_down_step(facts, "the kubelet stops retrying the pull and the alerts stop until the image "
+                                       "exists."))
+    diagnosis.append(_no_earlier_revision(facts))
+    if not fixes:
         diagnosis.append("There is no rollout to undo here, so **nothing safe can be done right now** except "
                          "fixing the image reference at its source (see the root-cause plan).")
-    return _render(facts, "Remediation plan — image cannot be pulled", diagnosis, steps,
+    if c.image and not facts.noted_images(c.image) and templated:
+        diagnosis.append(f"If you know the tag that should run, write it in the context box (for example "
+                         f"`{c.image.rsplit(':', 1)[0] if ':' in c.image.rsplit('/', 1)[-1] else c.image}:<tag>`) "
+                         "and generate again: the plan then sets it, with its undo.")
+    return _render(facts, "Remediation plan — image cannot be pulled", diagnosis, steps + fixes,
                    "If the image should exist, push it (or re-tag the last good build) from CI and the "
                    "kubelet picks it up at the next back-off without any change in the cluster.")
 
@@ -113,19 +191,19 @@ def image_pull(facts: Facts) -> str:
 def oom(facts: Facts) -> str:
     c = facts.container()
     limit = parse_quantity(c.limits.get("memory", ""))
-    new_limit = format_mebibytes(limit * 2) if limit else "512Mi"
+    request = parse_quantity(c.requests.get("memory", "")) or 0
+    new_limit = format_mebibytes(max(limit * 2, request)) if limit else format_mebibytes(max(512 * 2**20, request * 2))
     old = c.limits.get("memory")
     diagnosis = [f"Container `{c.name}` (image `{c.image or 'unknown'}`) was killed by the kernel because it used "
                  f"more memory than its limit ({old or 'no explicit limit — the node ran out'})."]
     ref = facts.workload_ref
     steps = _pod_steps(facts, c.name)
-    if facts.workload:
+    if facts.workload and facts.workload[0] in TEMPLATED:
         steps.append((f"Give `{c.name}` more memory ({old or 'none'} → {new_limit})",
                       _k(facts, f"set resources {ref} -c {c.name} --limits=memory={new_limit}"),
                       f"Changes only the memory limit of container `{c.name}` in `{ref}`; its pods are "
                       "re-created with the new limit.",
-                      "The rollout completes and the restart count stops growing:",
-                      _k(facts, f"rollout status {ref} --timeout=180s"),
+                      "The rollout completes and the restart count stops growing:", _wait_for_rollout(facts),
                       "Put the old limit back:" if old else "Remove the limit again:",
                       _k(facts, f"set resources {ref} -c {c.name} --limits=memory={old or '0'}")))
         steps.append(("Watch memory while it serves traffic",
@@ -137,8 +215,8 @@ def oom(facts: Facts) -> str:
         diagnosis.append("This pod has no controller, so its resources cannot be changed in place: "
                          "**nothing safe can be changed right now**; recreate it from its manifest with a higher limit.")
     return _render(facts, "Remediation plan — OOMKilled", diagnosis, steps,
-                   "If usage grows without bound, roll back to the previous revision "
-                   f"(`kubectl {facts.ns_flag}rollout undo {ref}`) and follow the root-cause plan.")
+                   "If usage grows without bound, roll back to the revision before the leak (if there is one) and "
+                   "follow the root-cause plan.")
 
 
 def pvc_pending(facts: Facts) -> str:
@@ -149,52 +227,67 @@ def pvc_pending(facts: Facts) -> str:
         klass = match.group(1) if match else None
     size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
     pvc = facts.name
+    release = ((facts.obj or {}).get("metadata", {}).get("annotations") or {}).get("meta.helm.sh/release-name")
     diagnosis = [f"PersistentVolumeClaim `{pvc}` asks for storage class `{klass or '(none)'}`, which no "
                  "provisioner serves, so it stays Pending and every pod that mounts it stays Pending too.",
-                 "A Pending claim holds no data, so re-creating it with a class that exists loses nothing. "
-                 "The storage class of a claim is immutable, hence delete-and-recreate instead of a patch."]
-    steps = [("List the storage classes that exist", "kubectl get storageclass",
-              "Nothing, it only reads (cluster-scoped: you may need your platform team to run it).",
-              "Pick the one marked `(default)` or the one your team normally uses."),
-             ("Save the claim's manifest", _k(facts, f"get pvc {pvc} -o yaml | tee pvc-{pvc}.orig.yaml > pvc-{pvc}.yaml"),
-              "Nothing in the cluster; writes a local file.",
-              f"Edit `pvc-{pvc}.yaml`: set `spec.storageClassName` to the class you picked and delete "
-              "`metadata.uid`, `metadata.resourceVersion`, `metadata.creationTimestamp` and `status`."),
-             (f"Re-create `{pvc}` with the working class",
-              _k(facts, f"delete pvc {pvc} --wait=false && kubectl {facts.ns_flag}apply -f pvc-{pvc}.yaml"),
-              f"Deletes the empty Pending claim `{pvc}` and creates it again with the same name and size "
-              f"({size}), so the pods that reference it bind to it without any other change.",
-              "The claim becomes Bound and the waiting pods start:",
-              _k(facts, f"get pvc {pvc} -w"),
-              "Re-create it with the original class (only useful once that class exists):",
-              _k(facts, f"delete pvc {pvc} && kubectl {facts.ns_flag}apply -f pvc-{pvc}.orig.yaml"))]
+                 "The storage class of a claim cannot be changed once it exists (the API server refuses the patch), "
+                 "and which classes exist is cluster-wide information. So **nothing safe can be changed from here**: "
+                 "the fix is to re-create the claim with a class that exists, outside this app (see below)."]
+    steps = [("Read the provisioning error", _k(facts, f"describe pvc {pvc}"), "Nothing, it only reads.",
+              f"The *Events* say `ProvisioningFailed` and name the class `{klass}`."),
+             ("Keep the claim's manifest", _k(facts, f"get pvc {pvc} -o yaml"), "Nothing, it only reads.",
+              f"Save this output: it is what you re-create `{pvc}` ({size}) from.")]
+    where = (f"in the values of Helm release {release} and upgrade it" if release
+             else "in the manifest and apply it with your usual deploy tool")
     return _render(facts, "Remediation plan — PVC stuck Pending", diagnosis, steps,
-                   f"If no storage class may be used, **nothing safe can be done in the namespace now**: ask "
-                   f"the platform team to create `{klass}` (a cluster-wide change) and follow the root-cause plan.")
+                   "Outside the app, in this order: ask your platform team which storage class to use (storage "
+                   f"classes are cluster-wide; they may also create {klass or 'the missing class'}). A Pending claim "
+                   f"holds no data, so deleting and re-creating it loses nothing: delete `{pvc}`, then set the class "
+                   f"{where}; the pods that mount it bind to the new claim without any other change. Then follow "
+                   "the root-cause plan.")
+
+
+def _service_selector(facts: Facts, selector: dict) -> tuple[dict | None, str]:
+    """The selector to point the Service at, and where it comes from: the user's notes, else the Service's own labels."""
+    noted = facts.noted_labels()
+    if noted and noted != selector:
+        return noted, "the labels you gave"
+    own = ((facts.obj or {}).get("metadata") or {}).get("labels") or {}
+    wanted = {key: own[key] for key in selector if key in own}
+    if selector and len(wanted) == len(selector) and wanted != selector:
+        return wanted, "the Service's own labels (charts usually give a Service and its pods the same ones)"
+    return None, ""
 
 
 def service_no_endpoints(facts: Facts) -> str:
-    spec = (facts.obj or {}).get("spec", {})
-    selector = spec.get("selector") or {}
+    selector = ((facts.obj or {}).get("spec") or {}).get("selector") or {}
     label = ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>"
     svc = facts.name
     diagnosis = [f"Service `{svc}` selects pods with `{label}`, and no Ready pod in `{facts.namespace}` "
                  "carries those labels, so it has no endpoints and every request to it fails."]
-    steps = [("Confirm the Service has no endpoints",
-              _k(facts, f"get endpointslices -l kubernetes.io/service-name={svc}"),
-              "Nothing, it only reads.", "An empty `ENDPOINTS` column confirms the finding."),
+    steps = [("Confirm the Service has no endpoints", _k(facts, f"describe service {svc}"),
+              "Nothing, it only reads.", "`Endpoints:` is empty (`<none>`)."),
              ("Find the pods the Service should reach", _k(facts, "get pods --show-labels"),
               "Nothing, it only reads.",
               f"Look for the pods serving this traffic and compare their labels with `{label}`. If they match "
               "but are not Ready, fix the pods instead (their readiness probe or crash).")]
-    wanted = {key: "<label-value-of-your-pods>" for key in selector} or {"app": "<label-value-of-your-pods>"}
-    patch = json.dumps([{"op": "replace", "path": "/spec/selector", "value": wanted}])
-    undo = json.dumps([{"op": "replace", "path": "/spec/selector", "value": selector}])
-    steps.append((f"Point `{svc}`'s selector at the pods' real labels",
-                  _k(facts, f"patch service {svc} --type=json -p '{patch}'"),
-                  f"Changes only the selector of Service `{svc}`; traffic flows as soon as endpoints appear.",
-                  "Endpoints are listed:", _k(facts, f"get endpointslices -l kubernetes.io/service-name={svc}"),
-                  "Restore the original selector:", _k(facts, f"patch service {svc} --type=json -p '{undo}'")))
+    wanted, source = _service_selector(facts, selector)
+    if wanted:
+        new = ",".join(f"{k}={v}" for k, v in wanted.items())
+        diagnosis.append(f"The step below points it at `{new}`, from {source}. Apply it only if step 2 lists "
+                         "pods with exactly those labels; otherwise write the pods' labels in the context box "
+                         "(for example `app=payments-v2`) and generate again.")
+        patch = _json([{"op": "replace", "path": "/spec/selector", "value": wanted}])
+        undo = _json([{"op": "replace", "path": "/spec/selector", "value": selector}])
+        steps.append((f"Point `{svc}`'s selector at `{new}`",
+                      _k(facts, f"patch service {svc} --type=json -p '{patch}'"),
+                      f"Changes only the selector of Service `{svc}`; traffic flows as soon as endpoints appear.",
+                      "Endpoints are listed:", _k(facts, f"describe service {svc}"),
+                      "Restore the original selector:", _k(facts, f"patch service {svc} --type=json -p '{undo}'")))
+    else:
+        diagnosis.append("The context does not say which labels the right pods carry, so **nothing safe can be "
+                         "changed right now**: find them with step 2, write them in the context box (for example "
+                         "`app=payments-v2`) and generate again for the patch and its undo.")
     return _render(facts, "Remediation plan — Service without endpoints", diagnosis, steps,
                    "If the selector is right and the pods were renamed by a release, roll that release back "
                    "instead of patching the Service; the root-cause plan shows how to keep both in one chart.")
@@ -221,37 +314,45 @@ def ingress_backend_missing(facts: Facts) -> str:
     backends = _ingress_backends(facts)
     # K8sGPT masks the names in its error text: trust only names the Ingress really uses.
     known = [b for b in backends if b[1] in named] or (backends if len(backends) == 1 else [])
-    pointer, target = known[0] if known else ("<path-of-the-missing-backend>", "<missing-service>")
-    all_names = " ".join(dict.fromkeys(name for _, name in backends)) or "<backend-service>"
+    ing = facts.name
     if known:
-        diagnosis = [f"Ingress `{facts.name}` routes to Service `{target}`, which does not exist in "
+        target = known[0][1]
+        diagnosis = [f"Ingress `{ing}` routes to Service `{target}`, which does not exist in "
                      f"`{facts.namespace}`, so the ingress controller answers 503 for that path."]
+        first = ("Confirm the backend Service is missing", _k(facts, f"get service {target} --ignore-not-found"),
+                 "Nothing, it only reads.", f"An empty answer confirms `{target}` does not exist.")
     else:
+        target = ""
         paths = "\n".join(f"- `{name}` → `{p}`" for p, name in backends)
-        diagnosis = [f"Ingress `{facts.name}` routes to several Services and K8sGPT's message names one that does "
-                     f"not exist (its name is masked). Step 1 shows which one; its JSON path in the Ingress is:\n\n{paths}"]
+        diagnosis = [f"Ingress `{ing}` routes to several Services and K8sGPT's message names one that does "
+                     f"not exist (its name is masked). Step 1 lists the Services that do exist; each backend's JSON path in the Ingress is:\n\n{paths}"]
+        first = None
+    steps = [first] if first else []
+    steps.append(("List the Services that do exist", _k(facts, "get services"), "Nothing, it only reads.",
+                  "Find the one that now serves this traffic (renamed in a release?)"
+                  + ("." if known else f"; the backends are {', '.join(f'`{n}`' for _, n in backends)}.")))
     release = ((facts.obj or {}).get("metadata", {}).get("annotations") or {}).get("meta.helm.sh/release-name")
-    steps = [("Confirm which backend Service is missing",
-              _k(facts, f"get service {target if known else all_names}"),
-              "Nothing, it only reads.", "`NotFound` names the missing Service."),
-             ("List the Services that do exist", _k(facts, "get services"), "Nothing, it only reads.",
-              "Find the one that now serves this traffic (renamed in a release?).")]
     if release:
-        steps.append((f"Roll back Helm release `{release}`", f"helm {facts.ns_flag}history {release}",
-                      "Nothing yet: pick the last revision where the Service existed, then run "
-                      f"`helm -n {facts.namespace} rollback {release} <revision>`.",
-                      "The Service exists again:", _k(facts, f"get service {target}")))
-    patch = json.dumps([{"op": "replace", "path": pointer, "value": "<existing-service>"}])
-    undo = json.dumps([{"op": "replace", "path": pointer, "value": target}])
-    steps.append(("Point the Ingress at the Service that exists",
-                  _k(facts, f"patch ingress {facts.name} --type=json -p '{patch}'"),
-                  f"Changes only that backend of Ingress `{facts.name}`; other paths are untouched.",
-                  "The backend resolves and has endpoints:", _k(facts, f"describe ingress {facts.name}"),
-                  "Put the old backend name back:", _k(facts, f"patch ingress {facts.name} --type=json -p '{undo}'")))
+        diagnosis.append(f"Helm release `{release}` owns this Ingress: if a release renamed the Service, rolling "
+                         f"it back (with helm, outside this app) restores both.")
+    replacement = next((name for name in facts.noted_services() if name != target), None)
+    if known and replacement:
+        pointer = known[0][0]
+        patch = _json([{"op": "replace", "path": pointer, "value": replacement}])
+        undo = _json([{"op": "replace", "path": pointer, "value": target}])
+        steps.append((f"Point the Ingress at Service `{replacement}`",
+                      _k(facts, f"patch ingress {ing} --type=json -p '{patch}'"),
+                      f"Changes only that backend of Ingress `{ing}` (from `{target}` to `{replacement}`, the "
+                      "Service you named); other paths are untouched.",
+                      "The backend resolves and has endpoints:", _k(facts, f"describe ingress {ing}"),
+                      "Put the old backend name back:", _k(facts, f"patch ingress {ing} --type=json -p '{undo}'")))
+    else:
+        diagnosis.append("Which Service should serve this path is not in the context, so **nothing safe can be "
+                         "changed right now**: pick it from step " + ("2" if known else "1") + ", write it in the "
+                         "context box as `service/<name>` and generate again for the patch and its undo.")
     return _render(facts, "Remediation plan — Ingress backend Service missing", diagnosis, steps,
-                   "If no Service can serve this path, **nothing safe can be done right now**: leave the Ingress "
-                   "as it is (patching it elsewhere would send traffic to the wrong app) and restore the Service "
-                   "from its chart, following the root-cause plan.")
+                   "If no Service can serve this path, leave the Ingress as it is (patching it elsewhere would send "
+                   "traffic to the wrong app) and restore the Service from its chart, following the root-cause plan.")
 
 
 def _fix_schedule(schedule: str) -> str | None:
@@ -272,29 +373,104 @@ def cronjob_schedule(facts: Facts) -> str:
     schedule = str((facts.obj or {}).get("spec", {}).get("schedule", ""))
     if not schedule:
         match = re.search(r"schedule:? ?\"?([^\"]+?)\"?(?: |$)", " ".join(facts.errors))
-        schedule = match.group(1) if match else "<current schedule>"
+        schedule = match.group(1) if match else ""
     fixed = _fix_schedule(schedule) or "0 2 * * *"
     cj = facts.name
-    diagnosis = [f"CronJob `{cj}` has schedule `{schedule}`, which is not a valid five-field cron expression "
-                 "(minute hour day-of-month month day-of-week), so the controller never creates its Jobs."]
+    diagnosis = [f"CronJob `{cj}` has schedule `{schedule or 'unknown'}`, which is not a valid five-field cron "
+                 "expression (minute hour day-of-month month day-of-week), so the controller never creates its Jobs."]
     if not _fix_schedule(schedule):
         diagnosis.append(f"I could not infer the intended time; the command below uses `{fixed}` (02:00 daily) — "
                          "replace it with the time you need.")
-    set_fixed = json.dumps({"spec": {"schedule": fixed}})
-    set_old = json.dumps({"spec": {"schedule": schedule}})
     steps = [("Read the current schedule", _k(facts, f"get cronjob {cj} -o jsonpath='{{.spec.schedule}}'"),
-              "Nothing, it only reads.", "Check each of the five fields against its range."),
-             (f"Set a valid schedule (`{fixed}`)", _k(facts, f"patch cronjob {cj} --type=merge -p '{set_fixed}'"),
-              f"Changes only `spec.schedule` of CronJob `{cj}`; the next run is computed from the new value.",
-              "The schedule is accepted and a next run time appears:", _k(facts, f"get cronjob {cj}"),
-              "Restore the previous value:", _k(facts, f"patch cronjob {cj} --type=merge -p '{set_old}'")),
-             ("Run it once now to check the job itself", _k(facts, f"create job --from=cronjob/{cj} {cj}-manual-check"),
-              f"Creates one Job from the CronJob's template in `{facts.namespace}`.",
-              "The job completes:", _k(facts, f"wait --for=condition=complete job/{cj}-manual-check --timeout=300s"),
-              "Delete the manual job:", _k(facts, f"delete job {cj}-manual-check"))]
+              "Nothing, it only reads.", "Check each of the five fields against its range.")]
+    if schedule:
+        set_fixed = _json({"spec": {"schedule": fixed}})
+        set_old = _json({"spec": {"schedule": schedule}})
+        steps.append((f"Set a valid schedule (`{fixed}`)", _k(facts, f"patch cronjob {cj} --type=merge -p '{set_fixed}'"),
+                      f"Changes only `spec.schedule` of CronJob `{cj}`; the next run is computed from the new value.",
+                      "The schedule is accepted and a next run time appears:", _k(facts, f"get cronjob {cj}"),
+                      "Restore the previous value:", _k(facts, f"patch cronjob {cj} --type=merge -p '{set_old}'")))
     return _render(facts, "Remediation plan — invalid CronJob schedule", diagnosis, steps,
-                   "If the schedule came from a Helm value, the next release will overwrite this patch: make the "
-                   "same change in the chart values (root-cause plan).")
+                   "To check the job itself before its next run, create one Job from the CronJob with your own "
+                   "tools (the app does not create objects). If the schedule came from a Helm value, the next "
+                   "release will overwrite this patch: make the same change in the chart values (root-cause plan).")
+
+
+def cronjob_suspended(facts: Facts) -> str:
+    cj = facts.name
+    spec = (facts.obj or {}).get("spec") or {}
+    schedule = spec.get("schedule")
+    deadline = spec.get("startingDeadlineSeconds")
+    diagnosis = [f"CronJob `{cj}` is suspended (`spec.suspend: true`), so the controller creates no Jobs for it"
+                 + (f" although its schedule `{schedule}` comes round." if schedule else ".")
+                 + " Someone may have suspended it on purpose (a maintenance window, a broken run): check with its "
+                 "owners before resuming it.",
+                 "Runs missed while suspended count as missed: when it is resumed"
+                 + (f" the controller may start the latest one at once if it is less than {deadline} s late."
+                    if deadline is not None else ", without a starting deadline, the controller starts the latest "
+                                                 "missed run at once.")]
+    resume = _json({"spec": {"suspend": False}})
+    suspend = _json({"spec": {"suspend": True}})
+    steps = [("Read its state and last run", _k(facts, f"get cronjob {cj}"), "Nothing, it only reads.",
+              "`SUSPEND` is `True`; `LAST SCHEDULE` says how long it has not run."),
+             ("See the Jobs it made before", _k(facts, "get jobs"), "Nothing, it only reads.",
+              "A failed last run may be why it was suspended: read its logs first."),
+             (f"Resume `{cj}`", _k(facts, f"patch cronjob {cj} --type=merge -p '{resume}'"),
+              f"Changes only `spec.suspend` of CronJob `{cj}`; Jobs are created again on its schedule.",
+              "`SUSPEND` is `False`, and after the next scheduled time `LAST SCHEDULE` is recent:",
+              _k(facts, f"get cronjob {cj}"),
+              "Suspend it again:", _k(facts, f"patch cronjob {cj} --type=merge -p '{suspend}'"))]
+    return _render(facts, "Remediation plan — CronJob suspended", diagnosis, steps,
+                   "If it was suspended because its runs fail, leave it suspended and open the root-cause plan; if "
+                   "a Helm value suspends it, the next release suspends it again: change the value there.")
+
+
+def _probe_port_fix(facts: Facts, c: Container) -> tuple[dict, int, int] | None:
+    """(probe handler, wrong port, declared port) when the readiness probe asks a port the container does not declare."""
+    spec = next((s for s in facts.pod_spec.get("containers") or [] if s.get("name") == c.name), {})
+    probe = spec.get("readinessProbe") or {}
+    handler_key = next((key for key in ("httpGet", "tcpSocket", "grpc") if key in probe), None)
+    declared = [p.get("containerPort") for p in spec.get("ports") or [] if isinstance(p.get("containerPort"), int)]
+    port = (probe.get(handler_key) or {}).get("port") if handler_key else None
+    if isinstance(port, int) and len(declared) == 1 and port not in declared:
+        return {"key": handler_key}, port, declared[0]
+    return None
+
+
+def not_ready(facts: Facts) -> str:
+    c = facts.container()
+    diagnosis = [f"Container `{c.name}` runs but its readiness probe fails, so the pod is never Ready and no "
+                 "Service sends it traffic. Nothing restarts it (that would be the liveness probe): it waits."]
+    steps = [("Read the probe and its failures", _k(facts, f"describe pod {facts.name}") if facts.kind == "Pod"
+              else _k(facts, f"describe {facts.workload_ref}"), "Nothing, it only reads.",
+              "*Readiness* shows what is probed; the *Events* (`Unhealthy`) say how it fails.")]
+    fixes = []
+    mismatch = _probe_port_fix(facts, c)
+    templated = facts.workload and facts.workload[0] in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+    if mismatch and templated:
+        handler, wrong, right = mismatch
+        ref = facts.workload_ref
+        diagnosis.append(f"The probe asks port {wrong}, but `{c.name}` declares only port {right}: nothing answers "
+                         f"the probe where it asks. If the application really serves its health check on {wrong}, "
+                         "fix the application (or its port list) instead of the probe.")
+
+        def probe_patch(port):
+            return _json({"spec": {"template": {"spec": {"containers": [
+                {"name": c.name, "readinessProbe": {handler["key"]: {"port": port}}}]}}}})
+        fixes.append((f"Probe the port `{c.name}` declares ({wrong} → {right})",
+                      _k(facts, f"patch {ref} --type=strategic -p '{probe_patch(right)}'"),
+                      f"Changes only the readiness probe's port of container `{c.name}` in `{ref}`; its pods are "
+                      "replaced one by one.",
+                      "The rollout finishes and the pods become Ready:", _wait_for_rollout(facts),
+                      "Put the old port back:", _k(facts, f"patch {ref} --type=strategic -p '{probe_patch(wrong)}'")))
+    fixes += _rollback_steps(facts, "the probe and image that last became Ready")
+    diagnosis += [_no_earlier_revision(facts),
+                  "" if fixes else "The context does not show what the probe should ask instead, so **nothing safe "
+                                   "can be changed right now**: compare the probe with what the application serves "
+                                   "(root-cause plan)."]
+    return _render(facts, "Remediation plan — pod never Ready", diagnosis, steps + fixes,
+                   "If the probe is right and the application answers it with an error, the application is "
+                   "unhealthy: its logs and the root-cause plan say why.")
 
 
 def unschedulable(facts: Facts) -> str:
@@ -304,9 +480,10 @@ def unschedulable(facts: Facts) -> str:
     pod_spec = facts.pod_spec
     diagnosis = [f"No node can take pod `{facts.name}`."]
     steps = [("Read the scheduler's reason", _k(facts, f"events --for pod/{facts.name}") if facts.kind == "Pod"
-              else _k(facts, f"get events --field-selector reason=FailedScheduling"),
+              else _k(facts, "get events --field-selector reason=FailedScheduling"),
               "Nothing, it only reads.", "The `FailedScheduling` message lists why each node was rejected.")]
-    if "insufficient" in text:
+    templated = facts.workload and facts.workload[0] in TEMPLATED
+    if "insufficient" in text and templated:
         resource = "memory" if "insufficient memory" in text else "cpu"
         current = c.requests.get(resource)
         amount = parse_quantity(current.rstrip("m")) if current else None
@@ -322,19 +499,20 @@ def unschedulable(facts: Facts) -> str:
                       "scheduled with the smaller request (they may be throttled or evicted under pressure).",
                       "The pods get a node:", _k(facts, f"get pods -l {facts.selector} -o wide") if facts.selector
                       else _k(facts, "get pods -o wide"),
-                      "Restore the request:", _k(facts, f"set resources {ref} -c {c.name} --requests={resource}={current}")
-                      if current else ""))
-    elif pod_spec.get("nodeSelector") and facts.workload:
+                      "Restore the request:" if current else "Remove the request again:",
+                      _k(facts, f"set resources {ref} -c {c.name} --requests={resource}={current or '0'}")))
+    elif pod_spec.get("nodeSelector") and templated and facts.workload[0] != "CronJob":
         selector = pod_spec["nodeSelector"]
-        diagnosis.append(f"Its nodeSelector `{json.dumps(selector)}` matches no node.")
-        remove = json.dumps([{"op": "remove", "path": "/spec/template/spec/nodeSelector"}])
-        add = json.dumps([{"op": "add", "path": "/spec/template/spec/nodeSelector", "value": selector}])
-        steps.append(("Check the labels the nodes actually have", "kubectl get nodes --show-labels",
-                      "Nothing, it only reads (cluster-scoped: may need the platform team).",
-                      "If no node carries the label, the selector is wrong or the node pool is missing."))
+        pairs = ", ".join(f"`{k}={v}`" for k, v in selector.items())
+        diagnosis.append(f"Its nodeSelector `{json.dumps(selector)}` matches no node. Node labels are cluster-wide, "
+                         f"so this app does not read them: ask your platform team whether any node carries {pairs} "
+                         "(a missing node pool?). If none should, the selector is wrong and can go.")
+        remove = _json([{"op": "remove", "path": "/spec/template/spec/nodeSelector"}])
+        add = _json([{"op": "add", "path": "/spec/template/spec/nodeSelector", "value": selector}])
         steps.append((f"Remove the nodeSelector from `{ref}`", _k(facts, f"patch {ref} --type=json -p '{remove}'"),
-                      f"Lets the pods of `{ref}` run on any node; only this workload changes.",
-                      "The pods get a node:", _k(facts, f"rollout status {ref} --timeout=180s"),
+                      f"Lets the pods of `{ref}` run on any node (they lose what {pairs} promised them, such as "
+                      "special hardware); only this workload changes.",
+                      "The pods get a node:", _wait_for_rollout(facts),
                       "Put the selector back:", _k(facts, f"patch {ref} --type=json -p '{add}'")))
     else:
         diagnosis.append("The reason is a taint, affinity rule or a full cluster; **nothing safe can be changed "
@@ -345,17 +523,48 @@ def unschedulable(facts: Facts) -> str:
                    "the root-cause plan covers capacity and requests.")
 
 
+def unavailable(facts: Facts) -> str:
+    ref = facts.workload_ref
+    match = UNAVAILABLE.search(" ".join(facts.errors).lower())
+    wanted, ready = (int(match.group(1)), int(match.group(2))) if match else (facts.replicas or 0,
+                                                                              facts.available_replicas or 0)
+    conditions = [f"{c.get('type')}: {c.get('reason')} ({c.get('message')})"
+                  for c in ((facts.obj or {}).get("status") or {}).get("conditions") or [] if c.get("status") != "True"]
+    diagnosis = [f"`{ref}` asks for {wanted} pod{'s' if wanted != 1 else ''} and {ready} "
+                 f"{'is' if ready == 1 else 'are'} available."
+                 + (" Its conditions say: " + "; ".join(conditions) + "." if conditions else ""),
+                 "Why its pods fail is in their own findings (crash loop, image, scheduling, probe): open the pod's "
+                 "finding for the specific fix. The steps here act on the workload as a whole."]
+    steps = [("Look at its pods", _k(facts, f"get pods -l {facts.selector} -o wide") if facts.selector
+              else _k(facts, "get pods -o wide"), "Nothing, it only reads.",
+              "`STATUS` and `RESTARTS` say how they fail."),
+             ("Read its conditions and events", _k(facts, f"describe {ref}"), "Nothing, it only reads.",
+              "*Conditions* and *Events* at the bottom.")]
+    fixes = (_rollback_steps(facts, "the pod template that last became available")
+             + _scale_down_step(facts, "the failing pods stop restarting, retrying and alerting until you scale back "
+                                       "up with a fix."))
+    diagnosis += [_no_earlier_revision(facts), _nothing_safe(fixes)]
+    return _render(facts, "Remediation plan — workload unavailable", diagnosis, steps + fixes,
+                   "If some pods are available, do not scale down: follow the failing pods' findings instead.")
+
+
 def general(facts: Facts) -> str:
-    ref = f"{facts.kind.lower()}/{facts.name}"
+    word = step_kind(facts.kind)
     diagnosis = ["The finding does not match a failure class I have a specific runbook for, so the steps below "
                  "only read. **Nothing safe can be changed right now** without knowing more: after reading, roll "
                  "back the last change if one lines up with the problem, or open the root-cause plan."]
-    steps = [("Describe the object", _k(facts, f"describe {ref}"), "Nothing, it only reads.",
-              "Check its status, conditions and events."),
-             ("Read recent events in the namespace", _k(facts, "events --types=Warning"),
-              "Nothing, it only reads.", "Look for warnings around the time the problem started.")]
-    if _rollable(facts):
-        steps += _rollback_steps(facts, "the last configuration that worked")
+    steps = []
+    if word and facts.namespace:
+        steps.append(("Describe the object", _k(facts, f"describe {word}/{facts.name}"), "Nothing, it only reads.",
+                      "Check its status, conditions and events."))
+    else:
+        diagnosis.append(f"{facts.kind} objects are not among the kinds this app runs commands on"
+                         + ("" if facts.namespace else " (they are cluster-scoped)")
+                         + ": an administrator can describe it for you.")
+    if facts.namespace:
+        steps.append(("Read recent events in the namespace", _k(facts, "events --types=Warning"),
+                      "Nothing, it only reads.", "Look for warnings around the time the problem started."))
+    steps += _rollback_steps(facts, "the last configuration that worked")
     return _render(facts, "Remediation plan", diagnosis, steps,
                    "Add what you know (recent deploys, config changes) to the context box and generate again.")
 
@@ -363,5 +572,6 @@ def general(facts: Facts) -> str:
 RUNBOOKS = {
     "crash_loop": crash_loop, "image_pull": image_pull, "oom": oom, "pvc_pending": pvc_pending,
     "service_no_endpoints": service_no_endpoints, "ingress_backend_missing": ingress_backend_missing,
-    "cronjob_schedule": cronjob_schedule, "unschedulable": unschedulable, "general": general,
+    "cronjob_schedule": cronjob_schedule, "cronjob_suspended": cronjob_suspended, "not_ready": not_ready,
+    "unschedulable": unschedulable, "unavailable": unavailable, "general": general,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offline_planner.common import finding_summary, format_mebibytes, parse_quantity, quote_log
+from offline_planner.common import finding_summary, format_mebibytes, parse_quantity, quote_log, step_kind
 from offline_planner.facts import Facts
 from offline_planner.remediation import _fix_schedule, _ingress_backends
 
@@ -38,8 +38,9 @@ def crash_loop(facts: Facts) -> str:
            f"and exits shortly after starting.{exit_text} Typical causes: a required setting missing from the "
            "environment, a dependency (database, queue) unreachable at start-up, a migration that fails, or a "
            "liveness probe that kills a slow start.\n\n" + quote_log(facts, c.name))
-    reproduce = (f"Run the same image with the same environment outside the cluster:\n\n```bash\n"
-                 f"kubectl {facts.ns_flag}get {facts.workload_ref} -o yaml > {facts.name}-workload.yaml\n"
+    reproduce = (f"Read the workload's manifest (keep its output: the environment and command to reproduce):\n\n"
+                 f"```bash\nkubectl {facts.ns_flag}get {facts.workload_ref} -o yaml\n```\n\n"
+                 f"Then run the same image with the same environment outside the cluster:\n\n```bash\n"
                  f"docker run --rm {c.image or '<image>'}\n```\n\nAdd the env values from the manifest one at a "
                  "time until it fails the same way; the last log lines above tell you which one to start with.")
     upstream = (f"- **Application code**: fail with a clear message on a missing setting, retry dependencies with "
@@ -103,8 +104,9 @@ def pvc_pending(facts: Facts) -> str:
     klass = (facts.obj or {}).get("spec", {}).get("storageClassName") or "(none)"
     why = (f"PersistentVolumeClaim `{facts.name}` in `{facts.namespace}` names storage class `{klass}`, which does "
            "not exist in this cluster (a chart written for another cluster or cloud, or a class that was renamed).")
-    reproduce = (f"```bash\nkubectl {facts.ns_flag}get pvc {facts.name} -o jsonpath='{{.spec.storageClassName}}'\n"
-                 "kubectl get storageclass\n```\n\nThe first name is missing from the second list.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get pvc {facts.name} -o jsonpath='{{.spec.storageClassName}}'\n```"
+                 "\n\nThat name is missing from the cluster's storage classes (cluster-wide: your platform team can "
+                 "list them), and the claim's events say `ProvisioningFailed`.")
     upstream = ("- **Helm chart**: make the class a value and default to the cluster default by leaving it empty:\n\n"
                 "  ```yaml\n  persistence:\n    storageClass: \"\"  # \"\" = cluster default\n  ```\n\n"
                 "  and in the template render `storageClassName` only when the value is set.\n"
@@ -123,8 +125,9 @@ def service_no_endpoints(facts: Facts) -> str:
     why = (f"Service `{facts.name}` selects `{label}`, but the pods in `{facts.namespace}` carry different labels "
            "(or none of them is Ready). The Service and the workload are usually defined in different places, so "
            "a rename in one was not made in the other.")
-    reproduce = (f"```bash\nkubectl {facts.ns_flag}get pods -l {label if selector else '<selector>'}\n```\n\n"
-                 "No pods listed reproduces the finding.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get pods -l {label}\n```\n\nNo pods listed reproduces the finding."
+                 if selector else f"```bash\nkubectl {facts.ns_flag}get pods --show-labels\n```\n\nThe Service has no "
+                 "selector at all, so no pod can become its endpoint.")
     upstream = ("- **Helm chart**: derive both from one helper so they cannot drift:\n\n"
                 "  ```yaml\n  # templates/service.yaml\n  selector:\n    {{- include \"app.selectorLabels\" . | nindent 4 }}\n"
                 "  # templates/deployment.yaml\n  selector:\n    matchLabels:\n"
@@ -174,8 +177,9 @@ def unschedulable(facts: Facts) -> str:
     why = (f"The scheduler found no node for pods of `{facts.workload_ref}`: container `{c.name}` requests "
            f"{c.requests or 'no explicit resources'}, and the nodes are full, lack a label the pod selects, or "
            "carry a taint it does not tolerate.")
-    reproduce = (f"```bash\nkubectl {facts.ns_flag}get events --field-selector reason=FailedScheduling\n"
-                 "kubectl describe nodes | grep -A5 'Allocated resources'\n```")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get events --field-selector reason=FailedScheduling\n```\n\n"
+                 "Compare the message with the nodes' labels, taints and allocated resources (cluster-wide: your "
+                 "platform team can describe the nodes).")
     upstream = (f"- **Helm chart values**: size requests from measured usage (p95), not guesses, and keep "
                 f"`nodeSelector`/`tolerations` per environment:\n\n  ```yaml\n  resources:\n    requests: "
                 f"{{cpu: 100m, memory: 128Mi}}\n  nodeSelector: {{}}\n  ```\n\n{_chart_hint(facts)}")
@@ -186,12 +190,66 @@ def unschedulable(facts: Facts) -> str:
     return _render(facts, "Root-cause plan — pod cannot be scheduled", why, reproduce, upstream, prevention)
 
 
+def cronjob_suspended(facts: Facts) -> str:
+    why = (f"CronJob `{facts.name}` in `{facts.namespace}` has `spec.suspend: true`. Someone paused it (by hand, "
+           "during an incident or maintenance) and it was never resumed, or a chart value suspends it in this "
+           "environment.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get cronjob {facts.name} -o jsonpath='{{.spec.suspend}}'\n```\n\n"
+                 "`true` reproduces it; the object's managed fields (or your GitOps history) say who set it.")
+    upstream = ("- **Helm chart values**: make suspension an explicit, reviewed value per environment:\n\n"
+                "  ```yaml\n  cronjob:\n    suspend: false  # true only with a ticket and an expiry\n  ```\n\n"
+                + _chart_hint(facts))
+    prevention = ("- **Process**: suspending a job opens a ticket that says when to resume it.\n"
+                  + _alert('kube_cronjob_spec_suspend{namespace="' + facts.namespace + '",cronjob="' + facts.name
+                           + '"} == 1', "CronJobSuspended"))
+    return _render(facts, "Root-cause plan — CronJob suspended", why, reproduce, upstream, prevention)
+
+
+def not_ready(facts: Facts) -> str:
+    c = facts.container()
+    why = (f"Container `{c.name}` of `{facts.workload_ref}` runs, but its readiness probe never succeeds: the probe "
+           "asks a port or path the application does not serve, the application answers it with an error until a "
+           "dependency is up, or the probe's timeout is shorter than the answer takes.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get {facts.workload_ref} -o jsonpath="
+                 f"'{{.spec.template.spec.containers[?(@.name==\"{c.name}\")].readinessProbe}}'\n```\n\n"
+                 f"Then run image `{c.image or '<image>'}` locally and ask the same port and path (curl): the answer "
+                 "reproduces the probe's failure." if facts.workload and facts.workload[0] != "CronJob" else
+                 f"Run image `{c.image or '<image>'}` locally and ask the probe's port and path (curl).")
+    upstream = (f"- **Helm chart**: derive the probe's port from the container's named port so they cannot drift:\n\n"
+                f"  ```yaml\n  ports:\n  - name: http\n    containerPort: 80\n  readinessProbe:\n    httpGet: "
+                f"{{path: /healthz, port: http}}\n  ```\n\n- **Application code**: serve a cheap health endpoint that "
+                f"does not wait for slow dependencies.\n\n{_chart_hint(facts)}")
+    prevention = ("- **Test**: a chart test that starts the pod and waits for Ready.\n- **Policy**: probes must use "
+                  "named ports.\n"
+                  + _alert('kube_pod_status_ready{condition="false",namespace="' + facts.namespace + '"} == 1',
+                           "PodNotReady"))
+    return _render(facts, "Root-cause plan — pod never Ready", why, reproduce, upstream, prevention)
+
+
+def unavailable(facts: Facts) -> str:
+    why = (f"`{facts.workload_ref}` in `{facts.namespace}` has no available pods: each of them fails the same way "
+           "(a crash, an image that cannot be pulled, a node selector or request no node satisfies, a probe that never "
+           "passes). The pods' own findings name the cause; this one says the workload as a whole is down.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get pods -l {facts.selector}\n```\n\nNo pod `Running` and Ready "
+                 "reproduces it." if facts.selector else f"```bash\nkubectl {facts.ns_flag}get pods\n```")
+    upstream = ("- **Deployment**: a readiness-gated rollout (`maxUnavailable: 0`) keeps the old pods serving while new "
+                "ones fail, so a bad release never takes the workload down.\n\n" + _chart_hint(facts))
+    prevention = ("- **Deployment**: `progressDeadlineSeconds` plus automatic rollback in your CD tool.\n"
+                  + _alert('kube_deployment_status_replicas_available{namespace="' + facts.namespace
+                           + '",deployment="' + facts.name + '"} == 0', "WorkloadUnavailable"))
+    return _render(facts, "Root-cause plan — workload unavailable", why, reproduce, upstream, prevention)
+
+
 def general(facts: Facts) -> str:
     why = (f"K8sGPT flagged {facts.kind} `{facts.name}` in `{facts.namespace or 'the cluster'}`"
            + (f": {'; '.join(facts.errors)}" if facts.errors else ".")
            + " This does not match a failure class with a known cause, so start from the object's history.")
-    reproduce = (f"```bash\nkubectl {facts.ns_flag}describe {facts.kind.lower()} {facts.name}\n"
-                 f"kubectl {facts.ns_flag}events --types=Warning\n```\n\nCompare with the last change made to it.")
+    word = step_kind(facts.kind)
+    commands = ([f"kubectl {facts.ns_flag}describe {word} {facts.name}"] if word and facts.namespace else []) + (
+        [f"kubectl {facts.ns_flag}events --types=Warning"] if facts.namespace else [])
+    reproduce = (("```bash\n" + "\n".join(commands) + "\n```\n\n" if commands else
+                  f"An administrator can describe {facts.kind} `{facts.name}` (this app runs no commands on it). ")
+                 + "Compare with the last change made to it.")
     upstream = "- Find the manifest change that introduced the problem and fix it there.\n\n" + _chart_hint(facts)
     prevention = ("- **Test**: validate rendered manifests in CI (kubeconform, policy tests).\n"
                   "- **Alert** on the condition K8sGPT reported so it is caught before users notice.")
@@ -201,5 +259,6 @@ def general(facts: Facts) -> str:
 RUNBOOKS = {
     "crash_loop": crash_loop, "image_pull": image_pull, "oom": oom, "pvc_pending": pvc_pending,
     "service_no_endpoints": service_no_endpoints, "ingress_backend_missing": ingress_backend_missing,
-    "cronjob_schedule": cronjob_schedule, "unschedulable": unschedulable, "general": general,
+    "cronjob_schedule": cronjob_schedule, "cronjob_suspended": cronjob_suspended, "not_ready": not_ready,
+    "unschedulable": unschedulable, "unavailable": unavailable, "general": general,
 }
