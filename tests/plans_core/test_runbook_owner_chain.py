@@ -225,3 +225,22 @@ def test_image_pull_without_parent_acts_on_the_deployment(model):
     assert f"kubectl -n {NAMESPACE} get deployment/crashloop-api -o jsonpath=" in plan
     assert f"kubectl -n {NAMESPACE} rollout undo deployment/crashloop-api" in plan
     assert "There is no rollout to undo" not in plan
+
+
+def test_a_first_revision_is_scaled_to_zero_when_the_deployment_can_be_read(model, forbidden):
+    """The lab's crashloop-api is at revision 1: no roll-back; scale to zero only where its replicas were read
+    (the Deployment's YAML is in the prompt only when the whole owner chain may be read)."""
+    result, gateway = crashloop_api(forbidden)
+    deploy = gateway.objects[("Deployment", NAMESPACE, "crashloop-api")]
+    deploy["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "1"
+    deploy["status"] = {"replicas": 2, "unavailableReplicas": 2}
+    finding = Finding.from_result(result)
+    plan = "".join(collect(model, build_messages(finding, "remediation", "", gather_context(gateway, finding)))[0])
+    changing = [c.text for c in extract_commands(plan) if c.changes_cluster]
+    if forbidden:  # neither its revision nor its replicas are known: roll back, no scaling
+        assert changing == [f"kubectl -n {NAMESPACE} rollout undo deployment/crashloop-api",
+                            f"kubectl -n {NAMESPACE} set image deployment/crashloop-api api={IMAGE}"]
+    else:
+        assert changing == [f"kubectl -n {NAMESPACE} scale deployment/crashloop-api --replicas=0",
+                            f"kubectl -n {NAMESPACE} scale deployment/crashloop-api --replicas=2"]
+        assert "`deployment/crashloop-api` is at revision 1, its first" in plan
