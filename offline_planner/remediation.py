@@ -248,7 +248,7 @@ def pvc_pending(facts: Facts) -> str:
 
 
 def _service_selector(facts: Facts, selector: dict) -> tuple[dict | None, str]:
-    """The selector to point the Service at, and where it comes from: the user's notes, else the Service's own labels."""
+    """The selector to point the Service at and where it comes from: the user's notes, else the Service's labels."""
     noted = facts.noted_labels()
     if noted and noted != selector:
         return noted, "the labels you gave"
@@ -325,7 +325,8 @@ def ingress_backend_missing(facts: Facts) -> str:
         target = ""
         paths = "\n".join(f"- `{name}` → `{p}`" for p, name in backends)
         diagnosis = [f"Ingress `{ing}` routes to several Services and K8sGPT's message names one that does "
-                     f"not exist (its name is masked). Step 1 lists the Services that do exist; each backend's JSON path in the Ingress is:\n\n{paths}"]
+                     "not exist (its name is masked). Step 1 lists the Services that do exist; each backend's JSON "
+                     f"path in the Ingress is:\n\n{paths}"]
         first = None
     steps = [first] if first else []
     steps.append(("List the Services that do exist", _k(facts, "get services"), "Nothing, it only reads.",
@@ -386,7 +387,8 @@ def cronjob_schedule(facts: Facts) -> str:
     if schedule:
         set_fixed = _json({"spec": {"schedule": fixed}})
         set_old = _json({"spec": {"schedule": schedule}})
-        steps.append((f"Set a valid schedule (`{fixed}`)", _k(facts, f"patch cronjob {cj} --type=merge -p '{set_fixed}'"),
+        steps.append((f"Set a valid schedule (`{fixed}`)",
+                      _k(facts, f"patch cronjob {cj} --type=merge -p '{set_fixed}'"),
                       f"Changes only `spec.schedule` of CronJob `{cj}`; the next run is computed from the new value.",
                       "The schedule is accepted and a next run time appears:", _k(facts, f"get cronjob {cj}"),
                       "Restore the previous value:", _k(facts, f"patch cronjob {cj} --type=merge -p '{set_old}'")))
@@ -426,7 +428,7 @@ def cronjob_suspended(facts: Facts) -> str:
 
 
 def _probe_port_fix(facts: Facts, c: Container) -> tuple[dict, int, int] | None:
-    """(probe handler, wrong port, declared port) when the readiness probe asks a port the container does not declare."""
+    """(probe handler, wrong port, declared port) when the readiness probe asks a port the container lacks."""
     spec = next((s for s in facts.pod_spec.get("containers") or [] if s.get("name") == c.name), {})
     probe = spec.get("readinessProbe") or {}
     handler_key = next((key for key in ("httpGet", "tcpSocket", "grpc") if key in probe), None)

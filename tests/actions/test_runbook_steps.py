@@ -1,0 +1,160 @@
+"""The offline planner's remediation steps work on the lab's known issues.
+
+For every finding K8sGPT reports about a known-issue chart in team-a/b/c, the plan is written the way
+the app writes it (the live context read as an administrator through the UserReader, the prompt from
+build_messages, the real offline planner process); every step it lists is accepted by the strict
+parser, and every change and its undo is dry-run on the server by the app's executor (the real kubectl,
+as the administrator) and accepted by the API server. Nothing is applied: other suites rely on these
+findings, so each changed object is checked to be exactly as it was.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.access import access_for
+from app.cluster.errors import NotFound
+from app.cluster.gateway import gateway
+from app.cluster.user_reader import UserReader
+from app.extensions import db
+from app.findings import Finding
+from app.kinds import get_kind, kind_for_api_kind
+from app.models import User
+from app.plans.cluster_context import live_context
+from app.plans.core.commands import extract_commands
+from app.plans.core.kubectl import Refusal, parse_step
+from app.plans.core.model_client import ModelClient, ModelSettings
+from app.plans.core.prompts import build_messages
+from tests.actions.helpers import act, make_run
+from tests.lab.test_lab_findings import EXPECTED, RESULT_TIMEOUT, matches
+from tests.plans_core.planning_helpers import collect
+from tests.support.lab_control import install_app_chart, labctl, wait_for
+from tests.support.lab_kube import APP_KUBECONFIG
+
+# chart -> {finding kind: the verbs of its plan's changes, each followed by its undo}. No safe change
+# exists from inside the namespace for a claim whose storage class is missing (the class is immutable
+# and cluster-wide), nor for an Ingress whose right Service the context does not name.
+CHANGES = {
+    "crashloop-api": {"Pod": ["scale", "scale"], "Deployment": ["scale", "scale"]},
+    "bad-image": {"Pod": ["scale", "scale"], "Deployment": ["scale", "scale"]},
+    "oom-worker": {"Pod": ["set resources", "set resources"], "Deployment": ["scale", "scale"]},
+    "orphan-service": {"Service": ["patch", "patch"]},
+    "unschedulable": {"Pod": ["patch", "patch"], "Deployment": ["scale", "scale"]},
+    "pvc-missing-class": {"PersistentVolumeClaim": []},
+    "ingress-missing-service": {"Ingress": []},
+    "suspended-cronjob": {"CronJob": ["patch", "patch"]},
+    "not-ready": {"Pod": ["patch", "patch"], "Deployment": ["scale", "scale"]},
+}
+# What a developer might add in the context box, and the changes it adds to the plan.
+NOTES = {
+    "bad-image": ("We meant docker.io/library/nginx:1.27-alpine.", {"Pod": ["set image", "set image"]}),
+    "ingress-missing-service": ("The shop is served by service/healthy-shop now.", {"Ingress": ["patch", "patch"]}),
+}
+
+
+@pytest.fixture(scope="module")
+def lab_kubectl():
+    return str(labctl("paths").binary("kubectl"))
+
+
+@pytest.fixture(scope="module")
+def change_roles(known_issues):
+    """This checkout's charts/cluster-codex: the change roles an administrator's dry-run needs."""
+    install_app_chart()
+    return known_issues
+
+
+@pytest.fixture
+def app_config(database_url, kube, lab_kubectl):
+    return {"SQLALCHEMY_DATABASE_URI": database_url, "CODEX_KUBECONFIG": str(APP_KUBECONFIG),
+            "CODEX_KUBECTL": lab_kubectl, "CODEX_ACTIONS_PER_MINUTE": 1000}
+
+
+@pytest.fixture
+def model(planner):
+    client = ModelClient(ModelSettings(base_url=planner.base_url, timeout=20))
+    yield client
+    client.close()
+
+
+def chart_results(lab, chart: str) -> list[dict]:
+    """The Results about the chart's objects, once K8sGPT reports each kind of finding CHANGES names."""
+    namespace = EXPECTED[chart][0][1]
+
+    def about_chart():
+        found = []
+        for result in lab.results():
+            finding = Finding.from_result(result)
+            kind = kind_for_api_kind(finding.kind)
+            if finding.namespace != namespace or kind is None:
+                continue
+            try:
+                obj = lab.get(kind.object_path(namespace, finding.name))
+            except NotFound:  # gone since K8sGPT's last pass
+                continue
+            if ((obj.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/instance") == chart:
+                found.append(result)
+        return found if {r["spec"]["kind"] for r in found} == set(CHANGES[chart]) else None
+
+    for kind, ns, name_re, text in EXPECTED[chart]:  # the findings tests/lab checks, for a precise failure
+        wait_for(f"{kind} {ns}/{name_re} ({text!r}) among the K8sGPT Results",
+                 lambda: any(matches(r, kind, ns, name_re, text) for r in lab.results()),
+                 timeout=RESULT_TIMEOUT, interval=2)
+    found = wait_for(f"K8sGPT's findings about {chart}: {', '.join(sorted(CHANGES[chart]))}", about_chart,
+                     timeout=RESULT_TIMEOUT, interval=2)
+    return sorted(found, key=lambda r: r["spec"]["kind"])
+
+
+def remediation_plan(app, model, admin: int, finding: Finding, notes: str) -> str:
+    """The plan as the app writes it: context read as the administrator, the app's prompt, the planner."""
+    with app.app_context():
+        user = db.session.get(User, admin)
+        reader = UserReader(gateway(), user, access_for(user))
+        gathered = live_context(reader, finding, app.config["CODEX_PLAN_CONTEXT_BUDGET"])
+        messages = build_messages(finding, "remediation", notes, gathered)
+    return "".join(collect(model, messages)[0])
+
+
+def accepted_steps(plan: str, finding: Finding) -> list:
+    """Every step the run page lists for this plan, each accepted by the strict parser."""
+    steps = []
+    for command in extract_commands(plan):
+        step = parse_step(command.text, default_namespace=finding.namespace, cluster_scoped_allowed=False)
+        assert not isinstance(step, Refusal), (command.text, step.reason)
+        steps.append(step)
+    return steps
+
+
+def state_of(lab, namespace: str, objects) -> dict:
+    """What a dry-run must leave alone: each object's labels, annotations and spec."""
+    state = {}
+    for kind_name, name in objects:
+        obj = lab.get(get_kind(kind_name).object_path(namespace, name))
+        meta = obj.get("metadata") or {}
+        state[(kind_name, name)] = (meta.get("labels"), meta.get("annotations"), obj.get("spec"))
+    return state
+
+
+@pytest.mark.parametrize("chart", sorted(CHANGES))
+def test_every_change_of_the_plan_is_accepted_as_a_server_dry_run(app, change_roles, lab_user, model, chart):
+    lab = change_roles
+    admin = lab_user("runbook-admin", admin=True)
+    results = chart_results(lab, chart)
+    note, noted_changes = NOTES.get(chart, ("", {}))
+    for result in results:
+        finding = Finding.from_result(result)
+        for notes in dict.fromkeys(["", note]):
+            plan = remediation_plan(app, model, admin, finding, notes)
+            changes = [step for step in accepted_steps(plan, finding) if step.mutates]
+            expected = noted_changes.get(finding.kind, []) if notes else []
+            assert [s.verb for s in changes] == expected + CHANGES[chart][finding.kind], plan
+            if not changes:
+                continue
+            objects = {obj for s in changes for obj in s.objects}
+            before = state_of(lab, finding.namespace, objects)
+            run = make_run(app, admin, finding.namespace, finding.name, finding.kind)
+            for step in changes:
+                outcome = act(app, "dry-run", admin, run, step.text)
+                assert outcome.ok, f"{finding.kind} {finding.qualified_name}: {step.text}\n{outcome.message}"
+                assert "nothing was changed" in outcome.message
+            assert state_of(lab, finding.namespace, objects) == before, "a dry-run changed the object"
