@@ -47,13 +47,13 @@ def create_app(config=None):
     templating.init_app(app)
     security_headers.init_app(app)
 
-    from app.blueprints import actions, admin, auth, health, issues
+    from app.blueprints import actions, admin, approvals, auth, health, issues
     from app.blueprints import oidc as oidc_views
     from app.blueprints import plans as plan_views
     from app.blueprints import resources as resource_views
 
     for blueprint in (auth.bp, oidc_views.bp, admin.bp, health.bp, issues.bp, resource_views.bp,
-                      plan_views.bp, actions.bp):
+                      plan_views.bp, actions.bp, approvals.bp):
         app.register_blueprint(blueprint)
     from app import login_limits
 

@@ -41,6 +41,11 @@ def actions_enabled(config) -> bool:
     return bool(config["CODEX_ACTIONS"])
 
 
+def approval_by_admin(config) -> bool:
+    """True when an administrator approves each Apply (CODEX_APPROVAL=admin), not its user."""
+    return config["CODEX_APPROVAL"] != "self"  # a mistyped value fails closed: four eyes
+
+
 def is_admin(user) -> bool:
     """True for a signed-in, enabled administrator."""
     return bool(user is not None and getattr(user, "is_authenticated", False)

@@ -96,6 +96,11 @@ class Config:
     # reported" (app/actions/verification.py).
     CODEX_VERIFY_WITHIN = int(_env("CODEX_VERIFY_WITHIN", "300"))
     CODEX_ACTIONS_PER_MINUTE = int(_env("CODEX_ACTIONS_PER_MINUTE", "20"))
+    # Who approves an Apply: "self" (the user, after their dry-run) or "admin" (four eyes: the user
+    # requests, an administrator approves, the change is applied as the user); seconds a request
+    # stays open (app/actions/approvals.py).
+    CODEX_APPROVAL = _env("CODEX_APPROVAL", "self")
+    CODEX_APPROVAL_EXPIRES_AFTER = int(_env("CODEX_APPROVAL_EXPIRES_AFTER", "3600"))
 
     CODEX_OIDC_ISSUER = _env("CODEX_OIDC_ISSUER")
     CODEX_OIDC_CLIENT_ID = _env("CODEX_OIDC_CLIENT_ID")

@@ -195,3 +195,31 @@ class PlanAction(db.Model):
 
     run: Mapped[PlanRun] = relationship()
     user: Mapped[User | None] = relationship()
+
+
+class ApprovalRequest(db.Model):
+    """A request that an administrator approve the Apply of a dry-run step (CODEX_APPROVAL=admin);
+    an approved change is dry-run again and applied as the requester (app.actions.approvals)."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (sa.Index("ix_approval_requests_state_created", "state", "created_at"),
+                      sa.Index("ix_approval_requests_run", "run_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("plan_runs.id", ondelete="CASCADE"))
+    requester_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    step_text: Mapped[str] = mapped_column(sa.Text)
+    manifest: Mapped[str | None] = mapped_column(sa.Text)  # `apply -f -` only, as dry-run
+    # The accepted dry-run the request rests on (its diff is what the administrator approves).
+    dry_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plan_actions.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(sa.String(16))  # an app.actions.approvals.ApprovalState
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    message: Mapped[str] = mapped_column(sa.Text, default="")  # the decision's outcome, in words
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+    run: Mapped[PlanRun] = relationship()
+    requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    dry_run: Mapped[PlanAction | None] = relationship()

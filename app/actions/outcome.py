@@ -19,10 +19,12 @@ class ActionKind(StrEnum):
     DRY_RUN = "dry-run"  # a changing step, with --dry-run=server
     APPLY = "apply"  # a changing step for real, after its dry-run
     VERIFY = "verify"  # after an Apply: did K8sGPT drop the finding? (app.actions.verification)
+    REQUEST = "request"  # CODEX_APPROVAL=admin: ask an administrator to approve the Apply
 
     @property
     def label(self) -> str:
-        return {"run": "Run", "dry-run": "Dry-run", "apply": "Apply", "verify": "Verification"}[self.value]
+        return {"run": "Run", "dry-run": "Dry-run", "apply": "Apply", "verify": "Verification",
+                "request": "Request approval"}[self.value]
 
 
 class ActionStatus(StrEnum):
@@ -31,6 +33,21 @@ class ActionStatus(StrEnum):
     ACCEPTED = "accepted"  # kubectl ran and the API server said yes
     REFUSED = "refused"  # refused before kubectl started (the app's rules, or the object's read)
     FAILED = "failed"  # kubectl ran and failed, timed out, could not start, or the cluster is down
+
+
+class ApprovalState(StrEnum):
+    """Where a request for an administrator's approval stands (app.actions.approvals)."""
+
+    PENDING = "pending"
+    APPLIED = "applied"  # approved, dry-run again and applied as the requester
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # nobody decided within CODEX_APPROVAL_EXPIRES_AFTER
+    FAILED = "failed"  # approved, but the new dry-run or the Apply did not go through
+
+    @property
+    def label(self) -> str:
+        return {"pending": "Awaiting approval", "applied": "Approved and applied", "rejected": "Rejected",
+                "expired": "Expired", "failed": "Approved, not applied"}[self.value]
 
 
 class Reason(StrEnum):
@@ -57,6 +74,9 @@ class Reason(StrEnum):
     DRY_RUN_EXPIRED = "dry-run-expired", 409
     DRY_RUN_USED = "dry-run-used", 409  # the dry-run was applied already, or a later one failed
     CHANGED = "changed", 409  # the object's resourceVersion moved since the dry-run
+    NEEDS_APPROVAL = "needs-approval", 403  # CODEX_APPROVAL=admin: the requester may not apply
+    APPROVAL_OFF = "approval-off", 422  # a request for approval while users apply their own
+    REQUEST_PENDING = "request-pending", 409  # this command awaits an administrator already
     FORBIDDEN = "forbidden", 403  # the API server's RBAC
     NOT_FOUND = "not-found", 404
     INVALID = "invalid", 422  # validation
@@ -95,6 +115,7 @@ class Outcome:
     timed_out: bool = False
     retry_after: int | None = None  # seconds, with Reason.LIMIT
     record_id: int | None = None  # the PlanAction row
+    request_id: int | None = None  # the ApprovalRequest a Request approval opened
 
     @property
     def status_code(self) -> int:

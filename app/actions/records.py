@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.actions.outcome import ActionKind, ActionStatus, Outcome
+from app.actions.outcome import ActionKind, ActionStatus, ApprovalState, Outcome
 from app.auth import audit
 from app.extensions import db
-from app.models import PlanAction, PlanRun, utcnow
+from app.models import ApprovalRequest, PlanAction, PlanRun, utcnow
 from app.plans.core.kubectl_verbs import clip
 from app.redact import redact_text
 
@@ -98,3 +98,25 @@ def by_step(run: PlanRun) -> dict[str, list[PlanAction]]:
     for record in history(run):
         grouped.setdefault(record.step_text, []).append(record)
     return grouped
+
+
+def open_request(user, run: PlanRun, text: str, manifest: str | None, dry_run: PlanAction,
+                 expires_after: int) -> ApprovalRequest:
+    """A pending approval request resting on `dry_run`, added to the session (the action's save commits)."""
+    now = utcnow()
+    request = ApprovalRequest(run_id=run.id, requester_id=user.id, step_text=text, manifest=manifest,
+                              dry_run_id=dry_run.id, state=ApprovalState.PENDING, message="", created_at=now,
+                              expires_at=now + timedelta(seconds=expires_after))
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def pending_request(run: PlanRun, text: str, manifest: str | None) -> ApprovalRequest | None:
+    """The pending, unexpired request of exactly this text (and manifest) on this run, if any."""
+    return db.session.scalar(
+        sa.select(ApprovalRequest)
+        .where(ApprovalRequest.run_id == run.id, ApprovalRequest.step_text == text,
+               ApprovalRequest.state == ApprovalState.PENDING, ApprovalRequest.expires_at > utcnow(),
+               ApprovalRequest.manifest.is_(None) if manifest is None else ApprovalRequest.manifest == manifest)
+        .limit(1))

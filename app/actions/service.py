@@ -13,9 +13,11 @@ plan_actions row and an audit event, and kubectl is not started:
    and Apply changing ones;
 4. the step's namespace and every kind it touches are granted: view to run, change to dry-run or
    apply (403);
-5. Apply only: the newest dry-run or apply of exactly this text (and manifest) by this user on
+5. Apply and Request approval: the newest dry-run or apply of exactly this text (and manifest) by this user on
    this run is an accepted dry-run younger than CODEX_DRY_RUN_VALID_FOR, and the objects'
-   resourceVersions, read as the user now, are the ones that dry-run saw (409).
+   resourceVersions, read as the user now, are the ones that dry-run saw (409). With
+   CODEX_APPROVAL=admin the user may not Apply (403) but Request approval; an administrator's
+   approval (app.actions.approvals) then applies it as the user, through these same rules.
 
 Then kubectl runs as the user (app.actions.kubectl) and its answer becomes the outcome: a dry-run
 returns the objects before (read as the user) and after (the API server's answer) and their diff.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.access import CHANGE, VIEW, access_for, actions_enabled
+from app.access import CHANGE, VIEW, access_for, actions_enabled, approval_by_admin
 from app.actions import limits, records
 from app.actions.diff import Key, answered_objects, change_diff, documents_yaml, scaled
 from app.actions.kubectl import APP_ITSELF, Identity, Kubectl, KubectlMissing, KubectlResult
@@ -50,9 +52,15 @@ def dry_run(user, run: PlanRun, step_text: str, manifest: str | None = None) -> 
     return _Action(ActionKind.DRY_RUN, user, run, step_text, manifest).outcome()
 
 
-def apply(user, run: PlanRun, step_text: str, manifest: str | None = None) -> Outcome:
-    """Apply a changing step as the user, only after an accepted dry-run of the same text."""
-    return _Action(ActionKind.APPLY, user, run, step_text, manifest).outcome()
+def apply(user, run: PlanRun, step_text: str, manifest: str | None = None, approved_by=None) -> Outcome:
+    """Apply a changing step as the user, only after an accepted dry-run of the same text (and, with
+    CODEX_APPROVAL=admin, only for the administrator `approved_by`)."""
+    return _Action(ActionKind.APPLY, user, run, step_text, manifest, approved_by).outcome()
+
+
+def request_approval(user, run: PlanRun, step_text: str, manifest: str | None = None) -> Outcome:
+    """Ask an administrator to approve the Apply of a step; it needs what an Apply needs."""
+    return _Action(ActionKind.REQUEST, user, run, step_text, manifest).outcome()
 
 
 def identity_for(gw: Gateway, user) -> Identity:
@@ -79,8 +87,9 @@ class _Stop(Exception):
 class _Action:
     """One Run, Dry-run or Apply: the checks in order, kubectl, the outcome and its record."""
 
-    def __init__(self, kind: ActionKind, user, run: PlanRun, text: str, manifest: str | None):
+    def __init__(self, kind: ActionKind, user, run: PlanRun, text: str, manifest: str | None, approved_by=None):
         self.kind, self.user, self.run, self.text, self.manifest = kind, user, run, text or "", manifest
+        self.approved_by = approved_by
         self.config = current_app.config
         self.access = access_for(user)
         self.gw = gateway()
@@ -105,6 +114,8 @@ class _Action:
             return self._outcome(ActionStatus.ACCEPTED, Reason.OK, f"Ran as {self._who}.", result)
         if self.kind is ActionKind.DRY_RUN:
             return self._dry_run(step)
+        if self.kind is ActionKind.REQUEST:
+            return self._request()
         return self._apply(step)
 
     # -- the rules, in order ------------------------------------------------------------------
@@ -117,6 +128,12 @@ class _Action:
         if not actions_enabled(self.config):
             raise _Stop(Reason.READ_ONLY, "Actions are turned off on this server (read-only mode): "
                                           "copy the command instead.")
+        by_admin = approval_by_admin(self.config)
+        if self.kind is ActionKind.APPLY and by_admin and self.approved_by is None:
+            raise _Stop(Reason.NEEDS_APPROVAL, "Not applied: this change needs an administrator's approval; "
+                                               "request it after an accepted dry-run.")
+        if self.kind is ActionKind.REQUEST and not by_admin:
+            raise _Stop(Reason.APPROVAL_OFF, "Approval is not required on this server: apply the change yourself.")
 
     def _reserve(self) -> None:
         try:
@@ -151,22 +168,35 @@ class _Action:
         before = self._read_objects(step)
         result = self._kubectl(step.argv(dry_run=True), step)
         after = _answer(step, before, result)
-        window = int(self.config["CODEX_DRY_RUN_VALID_FOR"])
+        window = _duration(int(self.config["CODEX_DRY_RUN_VALID_FOR"]))
+        then = (f"Request an administrator's approval within {window}." if approval_by_admin(self.config)
+                else f"Apply it within {window}.")
         return self._outcome(
             ActionStatus.ACCEPTED, Reason.OK,
-            f"The API server accepts this change (dry-run as {self._who}, nothing was changed). Apply it within "
-            f"{_duration(window)}.", result, diff=change_diff(list(step.objects), before, after),
+            f"The API server accepts this change (dry-run as {self._who}, nothing was changed). {then}", result, diff=change_diff(list(step.objects), before, after),
             before=documents_yaml(list(step.objects), before), after=documents_yaml(list(step.objects), after))
 
     def _apply(self, step: Step) -> Outcome:
         self._check_dry_run()
         result = self._kubectl(step.argv(dry_run=False), step)
         said = next((line for line in result.stdout.splitlines() if line.strip()), "")
-        applied = f"Applied as {self._who}."
+        applied = f"Applied as {self._who}" + (f", approved by {self.approved_by.username}." if self.approved_by
+                                                 else ".")
         return self._outcome(ActionStatus.ACCEPTED, Reason.OK, f"{applied} kubectl said: {said}" if said else applied,
                              result)
 
-    def _check_dry_run(self) -> None:
+    def _request(self) -> Outcome:
+        if records.pending_request(self.run, self.text, self.manifest) is not None:
+            raise _Stop(Reason.REQUEST_PENDING, "An administrator's approval of this command is already pending.")
+        dry = self._check_dry_run()
+        expires_after = int(self.config["CODEX_APPROVAL_EXPIRES_AFTER"])
+        request = records.open_request(self.user, self.run, self.text, self.manifest, dry, expires_after)
+        return self._outcome(ActionStatus.ACCEPTED, Reason.OK,
+                             f"Approval requested: an administrator may approve it within {_duration(expires_after)}; "
+                             f"it is then dry-run again and applied as {self._who}.", request_id=request.id)
+
+    def _check_dry_run(self):
+        """The accepted, fresh, unused dry-run this Apply (or request) rests on, on an unchanged object."""
         last = records.last_binding(self.run, self.user, self.text, self.manifest)
         window = int(self.config["CODEX_DRY_RUN_VALID_FOR"])
         if last is None:
@@ -184,6 +214,7 @@ class _Action:
         self._read_objects(self.step)  # sets self.versions to what the object is now
         if self.versions != last.resource_versions:
             raise _Stop(Reason.CHANGED, "The object changed since the dry-run; dry-run again.")
+        return last
 
     def _read_objects(self, step: Step) -> dict[Key, dict | None]:
         """The step's objects now, read as the user (None: does not exist); records their versions."""

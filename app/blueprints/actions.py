@@ -7,10 +7,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app
 from flask_login import current_user, login_required
 
-from app.access import actions_enabled
-from app.actions import service, verification
+from app.access import actions_enabled, approval_by_admin
+from app.actions import approvals, service, verification
 from app.extensions import db
-from app.models import PlanRun
+from app.models import ApprovalRequest, PlanRun
 from app.plans import runs
 from app.plans.core.commands import extract_commands
 from app.web.current import current_access
@@ -18,10 +18,11 @@ from app.web.htmx import is_htmx, render
 
 bp = Blueprint("actions", __name__, url_prefix="/plans/runs")
 
-ACTIONS = {"run": service.run_read, "dry-run": service.dry_run, "apply": service.apply}
+ACTIONS = {"run": service.run_read, "dry-run": service.dry_run, "apply": service.apply,
+           "request": service.request_approval}
 
 
-@bp.post("/<int:run_id>/steps/<int:index>/<any('run', 'dry-run', 'apply'):what>")
+@bp.post("/<int:run_id>/steps/<int:index>/<any('run', 'dry-run', 'apply', 'request'):what>")
 @login_required
 def act(run_id, index, what):
     """Run, dry-run or apply one step of a plan the user may read; the outcome replaces the step's
@@ -32,10 +33,11 @@ def act(run_id, index, what):
         abort(404, "That plan has no such step.")
     outcome = ACTIONS[what](current_user, run, steps[index].text)
     followed = verification.current(run) if what == "apply" and outcome.ok else None
+    requested = db.session.get(ApprovalRequest, outcome.request_id) if outcome.request_id else None
     return render("plans/step_result.html", block="result", status=outcome.status_code, run=run,
                   index=index, step=steps[index], what=what, outcome=outcome, verification=followed,
-                  oob=is_htmx(),
-                  actions_enabled=actions_enabled(current_app.config))
+                  approval=requested, oob=is_htmx(), actions_enabled=actions_enabled(current_app.config),
+                  approval_by_admin=approval_by_admin(current_app.config))
 
 
 @bp.get("/<int:run_id>/verification", endpoint="verification")
@@ -44,6 +46,18 @@ def verification_of(run_id):
     """Where the run's finding stands since its last Apply (polled by the run page while it waits)."""
     run = _readable_run(run_id)
     return render("plans/_verification.html", run=run, verification=verification.current(run), oob=False)
+
+
+@bp.get("/<int:run_id>/approvals/<int:request_id>", endpoint="approval")
+@login_required
+def approval_of(run_id, request_id):
+    """Where one request for an administrator's approval stands (polled while it is pending)."""
+    run = _readable_run(run_id)
+    approvals.expire_due()
+    request = db.session.get(ApprovalRequest, request_id)
+    if request is None or request.run_id != run.id:
+        abort(404, "That plan has no such approval request.")
+    return render("plans/_approval.html", run=run, approval=request)
 
 
 def _readable_run(run_id):

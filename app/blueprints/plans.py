@@ -8,8 +8,8 @@ import re
 from flask import Blueprint, Response, abort, current_app, redirect, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
-from app.access import actions_enabled, is_admin
-from app.actions import records, verification
+from app.access import actions_enabled, approval_by_admin, is_admin
+from app.actions import approvals, records, verification
 from app.cluster.gateway import gateway
 from app.extensions import db
 from app.models import PlanRun
@@ -212,6 +212,8 @@ def show(run_id):
                   owner=run.user_id == current_user.id, actions_enabled=actions_enabled(current_app.config),
                   steps=extract_commands(run.output_text or "") if done else [],
                   step_history=records.by_step(run) if done else {},
+                  step_approvals=approvals.of_run(run) if done else {},
+                  approval_by_admin=approval_by_admin(current_app.config),
                   verification=verification.current(run) if done else None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from app.access import is_admin
-from app.actions.outcome import ActionKind
+from app.actions.outcome import ActionKind, ApprovalState
 from app.kinds import grant_label
 from app.plans.core.vocabulary import MODE_LABELS, STATUS_LABELS, PlanMode, RunStatus
 from app.resources.format import human_age
@@ -33,6 +33,7 @@ def init_app(app):
         detail_url=detail_url, switcher_kinds=switcher_kinds,
         PlanMode=PlanMode, RunStatus=RunStatus, mode_labels=MODE_LABELS, status_labels=STATUS_LABELS,
         action_labels={kind: kind.label for kind in ActionKind},
+        approval_labels={state: state.label for state in ApprovalState},
     )
     app.jinja_env.filters["grant_label"] = grant_label
     app.jinja_env.filters["datetime"] = _datetime
