@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import pytest
+from kubernetes import client as k8s
 
 from app.cluster.rbac_sync import sync_user
 from app.extensions import db
@@ -135,6 +136,18 @@ def test_a_requester_who_lost_the_change_grant_is_not_applied(app, finished_run,
     assert "no change grant" in _text(approved) and 'role="alert"' in _text(approved)
     assert finished_run.label not in _label(kube, world)
     assert _request_row(app, request_id).state == "failed"
+
+
+def test_an_object_changed_since_the_dry_run_is_not_applied(app, finished_run, changer, boss, kube, world):
+    run_id = finished_run(changer.user_id)
+    request_id = _requested(changer, run_id)
+    k8s.CoreV1Api(kube.admin()).patch_namespaced_pod(
+        "api-0", world["ns_a"], {"metadata": {"annotations": {finished_run.label: "moved"}}})
+    approved = _decide(boss, request_id, "approve")
+    assert approved.status_code == 409 and "object changed" in _text(approved)
+    assert finished_run.label not in _label(kube, world)
+    assert _request_row(app, request_id).state == "failed"
+    assert "Approved, not applied" in _text(changer.get(f"/plans/runs/{run_id}"))
 
 
 def test_an_administrator_may_not_approve_their_own_request(app, finished_run, boss, kube, world):
