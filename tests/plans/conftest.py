@@ -14,7 +14,10 @@ import pytest
 
 from app.cluster.rbac_sync import sync_user
 from app.extensions import db
+from app.findings import Finding
 from app.models import User
+from app.plans import runs
+from app.plans.core.vocabulary import PlanMode, RunStatus
 from tests.plans.plan_helpers import ALL_KINDS, LABEL, PLANTED, PLANTED_TOKEN
 from tests.support.apps import marked_settings
 from tests.support.lab_kube import RESULTS, result_body
@@ -111,3 +114,35 @@ def _close_model_client(app):
     client = app.extensions.pop("codex_model_client", None)
     if client is not None:
         client.close()
+
+
+def _three_step_plan(ns_a, ns_b, label):
+    return (f"1. See the pod:\n\n```bash\nkubectl get pods -n {ns_a}\n```\n\n"
+            f"2. Mark it for the on-call:\n\n```bash\nkubectl label pod api-0 {label}=seen -n {ns_a}\n```\n\n"
+            f"3. And its twin elsewhere:\n\n```bash\nkubectl label pod api-0 {label}=seen -n {ns_b}\n```\n")
+
+
+@pytest.fixture
+def finished_run(app, world):
+    """make(user_id) -> the id of a finished remediation plan of three steps, owned by that user;
+    its label key (``make.label``) is new for each test, so the pod never has it beforehand."""
+
+    def make(user_id, result_name=None):
+        with app.app_context():
+            finding = Finding(kind="Pod", namespace=world["ns_a"], name="api-0")
+            run = runs.create_run(user_id, result_name or world["results"]["a"], finding,
+                                  PlanMode.REMEDIATION, context_kinds=("pods",))
+            runs.finish_run(run.id, RunStatus.DONE, _three_step_plan(world["ns_a"], world["ns_b"], make.label))
+            return run.id
+
+    make.label = f"codex-step-{uuid.uuid4().hex[:8]}"
+    return make
+
+
+@pytest.fixture
+def changer(world, make_user, login):
+    """A developer who may see everything in namespace A and change its pods."""
+    user_id = make_user("changer", {world["ns_a"]: ALL_KINDS}, changes={world["ns_a"]: {"pods"}})
+    client = login("changer")
+    client.user_id = user_id
+    return client

@@ -5,14 +5,13 @@ their own request; the run page shows each request's state."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 from kubernetes import client as k8s
 
 from app.cluster.rbac_sync import sync_user
 from app.extensions import db
 from app.models import ApprovalRequest, AuditEvent, Grant, PlanAction
-from tests.plans.test_plan_steps import changer, finished_run  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.plan_config(CODEX_APPROVAL="admin")
 

@@ -9,33 +9,7 @@ import uuid
 
 import pytest
 
-from app.findings import Finding
-from app.plans import runs
-from app.plans.core.vocabulary import PlanMode, RunStatus
 from tests.plans.plan_helpers import ALL_KINDS
-
-
-def _plan(ns_a, ns_b, label):
-    return (f"1. See the pod:\n\n```bash\nkubectl get pods -n {ns_a}\n```\n\n"
-            f"2. Mark it for the on-call:\n\n```bash\nkubectl label pod api-0 {label}=seen -n {ns_a}\n```\n\n"
-            f"3. And its twin elsewhere:\n\n```bash\nkubectl label pod api-0 {label}=seen -n {ns_b}\n```\n")
-
-
-@pytest.fixture
-def finished_run(app, world):
-    """make(user_id) -> the id of a finished remediation plan of three steps, owned by that user;
-    its label key (``make.label``) is new for each test, so the pod never has it beforehand."""
-
-    def make(user_id, result_name=None):
-        with app.app_context():
-            finding = Finding(kind="Pod", namespace=world["ns_a"], name="api-0")
-            run = runs.create_run(user_id, result_name or world["results"]["a"], finding,
-                                  PlanMode.REMEDIATION, context_kinds=("pods",))
-            runs.finish_run(run.id, RunStatus.DONE, _plan(world["ns_a"], world["ns_b"], make.label))
-            return run.id
-
-    make.label = f"codex-step-{uuid.uuid4().hex[:8]}"
-    return make
 
 
 def _step_url(run_id, index, what):
@@ -44,15 +18,6 @@ def _step_url(run_id, index, what):
 
 def _text(response):
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def changer(world, make_user, login):
-    """A developer who may see everything in namespace A and change its pods."""
-    user_id = make_user("changer", {world["ns_a"]: ALL_KINDS}, changes={world["ns_a"]: {"pods"}})
-    client = login("changer")
-    client.user_id = user_id
-    return client
 
 
 def test_the_owner_sees_each_step_with_its_action(finished_run, changer):
