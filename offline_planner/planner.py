@@ -13,11 +13,8 @@ log = logging.getLogger(__name__)
 NO_FINDING = """# Offline planner
 
 I could not find a ```finding block in the request, so I cannot write a runbook for a specific object.
-Send the prompt built by Cluster Codex (it carries the finding and the gathered context), or start with:
-
-```bash
-kubectl get pods -A --field-selector=status.phase!=Running
-```
+Send the prompt built by Cluster Codex (it carries the finding and the gathered context): open a finding
+there and ask for its remediation or root-cause plan.
 """
 
 
