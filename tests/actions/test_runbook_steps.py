@@ -10,7 +10,10 @@ findings, so each changed object is checked to be exactly as it was.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from kubernetes import client
 
 from app.access import access_for
 from app.cluster.errors import NotFound
@@ -30,6 +33,7 @@ from tests.lab.test_lab_findings import EXPECTED, RESULT_TIMEOUT, matches
 from tests.plans_core.planning_helpers import collect
 from tests.support.lab_control import install_app_chart, labctl, wait_for
 from tests.support.lab_kube import APP_KUBECONFIG
+from tests.support.lab_namespaces import lab_namespaces
 
 # chart -> {finding kind: the verbs of its plan's changes, each followed by its undo}. No safe change
 # exists from inside the namespace for a claim whose storage class is missing (the class is immutable
@@ -45,6 +49,8 @@ CHANGES = {
     "suspended-cronjob": {"CronJob": ["patch", "patch"]},
     "not-ready": {"Pod": ["patch", "patch"], "Deployment": ["scale", "scale"]},
 }
+LABEL = {"codex-test": "runbook-steps"}
+DEPLOYMENTS = "/apis/apps/v1/namespaces/{}/deployments"
 # What a developer might add in the context box, and the changes it adds to the plan.
 NOTES = {
     "bad-image": ("We meant docker.io/library/nginx:1.27-alpine.", {"Pod": ["set image", "set image"]}),
@@ -158,3 +164,56 @@ def test_every_change_of_the_plan_is_accepted_as_a_server_dry_run(app, change_ro
                 assert outcome.ok, f"{finding.kind} {finding.qualified_name}: {step.text}\n{outcome.message}"
                 assert "nothing was changed" in outcome.message
             assert state_of(lab, finding.namespace, objects) == before, "a dry-run changed the object"
+
+
+@pytest.fixture(scope="module")
+def namespace(change_roles):
+    with lab_namespaces(change_roles, (f"codex-runbook-{uuid.uuid4().hex[:6]}",), LABEL) as names:
+        yield names[0]
+
+
+def crash_looping_second_revision(lab, namespace: str) -> tuple[str, str]:
+    """A copy of the crashloop-api chart's Deployment whose image was changed once (revision 2): its
+    name and the name of its crash-looping pod."""
+    name = f"api-{uuid.uuid4().hex[:6]}"
+    template = {"metadata": {"labels": {"app": name, "lab.cluster-codex.io/simulate": "crashloop", **LABEL}},
+                "spec": {"automountServiceAccountToken": False, "containers": [
+                    {"name": "api", "image": "docker.io/library/busybox:1.36", "command": ["sh", "-c", "exit 1"]}]}}
+    lab.create(DEPLOYMENTS.format(namespace), {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": LABEL},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}}, "template": template}})
+    path = f"{DEPLOYMENTS.format(namespace)}/{name}"
+    wait_for(f"revision 1 of deployment/{name}", lambda: lab.get(path)["metadata"].get("annotations"), timeout=60)
+    client.AppsV1Api(lab.admin()).patch_namespaced_deployment(name, namespace, {"spec": {"template": {"spec": {
+        "containers": [{"name": "api", "image": "docker.io/library/busybox:1.37"}]}}}}, _request_timeout=30)
+
+    def crashing_pod_of_revision_2():
+        for pod in lab.get(f"/api/v1/namespaces/{namespace}/pods", labelSelector=f"app={name}")["items"]:
+            statuses = (pod.get("status") or {}).get("containerStatuses") or []
+            if pod["spec"]["containers"][0]["image"].endswith(":1.37") and any(
+                    ((s.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" for s in statuses):
+                return pod["metadata"]["name"]
+        return None
+    return name, wait_for("a crash-looping pod of revision 2", crashing_pod_of_revision_2, timeout=90)
+
+
+def test_a_later_revision_is_rolled_back_and_its_image_set_again(app, change_roles, namespace, lab_user, model):
+    """The known issues are all first revisions; on a copy at revision 2 the roll-back and its undo dry-run too."""
+    lab = change_roles
+    name, pod = crash_looping_second_revision(lab, namespace)
+    admin = lab_user("runbook-admin", admin=True)
+    finding = Finding.from_result({"spec": {"kind": "Pod", "name": f"{namespace}/{pod}", "error": [
+        {"text": f"the last termination reason is Error container=api pod={pod}"}]}})
+    plan = remediation_plan(app, model, admin, finding, "")
+    changes = [step for step in accepted_steps(plan, finding) if step.mutates]
+    assert [step.text for step in changes] == [
+        f"kubectl -n {namespace} rollout undo deployment/{name}",
+        f"kubectl -n {namespace} set image deployment/{name} api=docker.io/library/busybox:1.37",
+        f"kubectl -n {namespace} scale deployment/{name} --replicas=0",
+        f"kubectl -n {namespace} scale deployment/{name} --replicas=1"], plan
+    before = state_of(lab, namespace, {("deployments", name)})
+    run = make_run(app, admin, namespace, pod, "Pod")
+    for step in changes:
+        outcome = act(app, "dry-run", admin, run, step.text)
+        assert outcome.ok, f"{step.text}\n{outcome.message}"
+    assert state_of(lab, namespace, {("deployments", name)}) == before
