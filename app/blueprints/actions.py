@@ -10,10 +10,9 @@ from flask_login import current_user, login_required
 from app.access import actions_enabled, approval_by_admin
 from app.actions import approvals, service, verification
 from app.extensions import db
-from app.models import ApprovalRequest, PlanRun
-from app.plans import runs
+from app.models import ApprovalRequest
 from app.plans.core.commands import extract_commands
-from app.web.current import current_access
+from app.web.current import readable_run_or_404
 from app.web.htmx import is_htmx, render
 
 bp = Blueprint("actions", __name__, url_prefix="/plans/runs")
@@ -27,7 +26,7 @@ ACTIONS = {"run": service.run_read, "dry-run": service.dry_run, "apply": service
 def act(run_id, index, what):
     """Run, dry-run or apply one step of a plan the user may read; the outcome replaces the step's
     result area (htmx) or is shown on its own page."""
-    run = _readable_run(run_id)
+    run = readable_run_or_404(run_id)
     steps = extract_commands(run.output_text or "")  # a step is named by its index in the plan
     if index >= len(steps):
         abort(404, "That plan has no such step.")
@@ -44,7 +43,7 @@ def act(run_id, index, what):
 @login_required
 def verification_of(run_id):
     """Where the run's finding stands since its last Apply (polled by the run page while it waits)."""
-    run = _readable_run(run_id)
+    run = readable_run_or_404(run_id)
     return render("plans/_verification.html", run=run, verification=verification.current(run), oob=False)
 
 
@@ -52,16 +51,9 @@ def verification_of(run_id):
 @login_required
 def approval_of(run_id, request_id):
     """Where one request for an administrator's approval stands (polled while it is pending)."""
-    run = _readable_run(run_id)
+    run = readable_run_or_404(run_id)
     approvals.expire_due()
     request = db.session.get(ApprovalRequest, request_id)
     if request is None or request.run_id != run.id:
         abort(404, "That plan has no such approval request.")
     return render("plans/_approval.html", run=run, approval=request)
-
-
-def _readable_run(run_id):
-    run = db.session.get(PlanRun, run_id)
-    if run is None or not runs.readable_by(run, current_user, current_access()):
-        abort(404, "That plan does not exist or you may not see it.")
-    return run

@@ -21,7 +21,7 @@ from app.plans.core.prompts import PromptError, build_messages, clean_user_conte
 from app.plans.core.vocabulary import MODE_LABELS, MODES, RunStatus
 from app.plans.limits import PlanLimitReached, check_limits, reserve_run
 from app.plans.stream import StreamJob, generate, replay
-from app.web.current import current_access, current_reader
+from app.web.current import current_access, current_reader, readable_run_or_404
 from app.web.htmx import is_htmx, render
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
@@ -146,14 +146,6 @@ def _owned_run(run_id):
     return run
 
 
-def _visible_run(run_id):
-    """A run the user may read now (see runs.readable_by), else 404 like a missing one."""
-    run = db.session.get(PlanRun, run_id)
-    if run is None or not runs.readable_by(run, current_user, current_access()):
-        abort(404, "That plan does not exist or you may not see it.")
-    return run
-
-
 @bp.get("/runs/<int:run_id>/stream")
 @login_required
 def stream(run_id):
@@ -204,7 +196,7 @@ def stop(run_id):
 @login_required
 def show(run_id):
     """Show one run: the plan as rendered Markdown, its text to copy, status and timings."""
-    run = _visible_run(run_id)
+    run = readable_run_or_404(run_id)
     plan_html = render_plan(run.output_text, _allowed_namespaces(),
                             streaming=run.status == RunStatus.STREAMING)
     done = run.status == RunStatus.DONE

@@ -4,12 +4,15 @@ app's one row cache."""
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from flask import abort, current_app, has_request_context, request
 from flask_login import current_user
 
 from app.access import Access, access_for
 from app.cluster.gateway import gateway
 from app.cluster.user_reader import UserReader
+from app.extensions import db
+from app.models import PlanRun
+from app.plans import runs
 from app.resources.listing import RowCache
 
 ENVIRON_KEY = "codex.access"
@@ -35,3 +38,12 @@ def current_access() -> Access:
 def current_reader() -> UserReader:
     """A reader of the cluster as the signed-in user, checked against their access."""
     return UserReader(gateway(), current_user, current_access(), current_app.extensions[ROW_CACHE_KEY])
+
+
+def readable_run_or_404(run_id: int) -> PlanRun:
+    """A plan run the signed-in user may read now (app.plans.runs.readable_by), else 404, the same
+    answer as for a run that does not exist."""
+    run = db.session.get(PlanRun, run_id)
+    if run is None or not runs.readable_by(run, current_user, current_access()):
+        abort(404, "That plan does not exist or you may not see it.")
+    return run
