@@ -6,6 +6,7 @@ kwok's arguments.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -69,12 +70,34 @@ def write_kwok_logs_config() -> Path:
     return path
 
 
-def kwok_config_args() -> list[str]:
+SIMULATED_FAILURE_KEY = "'@simulated-failure@'"
+
+
+def simulated_failure_expression() -> str:
+    """lab/stages/simulated-failure.jq on one line, comments dropped: the selector key of every pod Stage."""
+    lines = (line.split("#", 1)[0].strip() for line in (LAB / "stages" / "simulated-failure.jq").read_text().splitlines())
+    return " ".join(line for line in lines if line)
+
+
+def write_kwok_stages() -> list[Path]:
+    """The Stages of lab/stages, with the simulated-failure expression put in where they name it."""
     stages = sorted((LAB / "stages").glob("*.yaml"))
     if not stages:
         raise LabError(f"kwok: no stages in {LAB / 'stages'}")
+    key = json.dumps(simulated_failure_expression())  # a JSON string is a valid YAML scalar
+    folder = STATE / "kwok-stages"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stage in stages:
+        path = folder / stage.name
+        path.write_text(stage.read_text().replace(SIMULATED_FAILURE_KEY, key))
+        written.append(path)
+    return written
+
+
+def kwok_config_args() -> list[str]:
     out: list[str] = []
-    for s in stages:
+    for s in write_kwok_stages():
         out += ["--config", str(s)]
     out += ["--config", str(write_kwok_logs_config())]
     return out

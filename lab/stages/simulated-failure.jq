@@ -1,0 +1,18 @@
+# The failure a pod simulates, or "none": the value of its lab.cluster-codex.io/simulate label,
+# as long as the cause that value stands for is still in the pod's spec. A fix a kubelet would
+# see (the readiness probe moved to a declared port, an image that exists) makes the next pod of
+# the workload start normally, so K8sGPT drops the finding as it would on a real cluster.
+# The stage files use it as the key "@simulated-failure@"; lab/labctl/components.py puts it in.
+(.metadata.labels["lab.cluster-codex.io/simulate"] // "none") as $failure
+| if $failure == "notready"
+     and ([.spec.containers[]
+           | (.readinessProbe.httpGet.port // .readinessProbe.tcpSocket.port) as $port
+           | select($port != null)
+           | select(any(.ports[]?; .containerPort == $port or .name == $port) | not)] | length) == 0
+  then "none"
+  # The lab's registry has every image except tags ending in -does-not-exist.
+  elif $failure == "imagepull"
+     and ([.spec.containers[].image | select(endswith("-does-not-exist"))] | length) == 0
+  then "none"
+  else $failure
+  end
