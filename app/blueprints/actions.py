@@ -11,14 +11,13 @@ from app.access import actions_enabled, approval_by_admin
 from app.actions import approvals, service, verification
 from app.extensions import db
 from app.models import ApprovalRequest
-from app.plans.core.commands import extract_commands
+from app.plans.core.plan_steps import plan_steps
 from app.web.current import readable_run_or_404
 from app.web.htmx import is_htmx, render
 
 bp = Blueprint("actions", __name__, url_prefix="/plans/runs")
 
-ACTIONS = {"run": service.run_read, "dry-run": service.dry_run, "apply": service.apply,
-           "request": service.request_approval}
+CHANGES = {"dry-run": service.dry_run, "apply": service.apply, "request": service.request_approval}
 
 
 @bp.post("/<int:run_id>/steps/<int:index>/<any('run', 'dry-run', 'apply', 'request'):what>")
@@ -27,14 +26,16 @@ def act(run_id, index, what):
     """Run, dry-run or apply one step of a plan the user may read; the outcome replaces the step's
     result area (htmx) or is shown on its own page."""
     run = readable_run_or_404(run_id)
-    steps = extract_commands(run.output_text or "")  # a step is named by its index in the plan
+    steps = plan_steps(run.output_text or "")  # a step is named by its index in the plan
     if index >= len(steps):
         abort(404, "That plan has no such step.")
-    outcome = ACTIONS[what](current_user, run, steps[index].text)
+    step = steps[index]
+    outcome = (service.run_read(current_user, run, step.text) if what == "run"
+               else CHANGES[what](current_user, run, step.text, manifest=step.manifest))
     followed = verification.current(run) if what == "apply" and outcome.ok else None
     requested = db.session.get(ApprovalRequest, outcome.request_id) if outcome.request_id else None
     return render("plans/step_result.html", block="result", status=outcome.status_code, run=run,
-                  index=index, step=steps[index], what=what, outcome=outcome, verification=followed,
+                  index=index, step=step, steps=steps, what=what, outcome=outcome, verification=followed,
                   approval=requested, oob=is_htmx(), actions_enabled=actions_enabled(current_app.config),
                   approval_by_admin=approval_by_admin(current_app.config))
 

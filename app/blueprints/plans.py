@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import PlanRun
 from app.plans import model_client, runs
 from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
-from app.plans.core.commands import extract_commands
+from app.plans.core.plan_steps import plan_steps
 from app.plans.core.markdown import render_plan
 from app.plans.core.prompts import PromptError, build_messages, clean_user_context
 from app.plans.core.vocabulary import MODE_LABELS, MODES, RunStatus
@@ -202,7 +202,7 @@ def show(run_id):
     done = run.status == RunStatus.DONE
     return render("plans/run.html", block="run", run=run, plan_html=plan_html,
                   owner=run.user_id == current_user.id, actions_enabled=actions_enabled(current_app.config),
-                  steps=extract_commands(run.output_text or "") if done else [],
+                  steps=plan_steps(run.output_text or "") if done else [],
                   step_history=records.by_step(run) if done else {},
                   step_approvals=approvals.of_run(run) if done else {},
                   approval_by_admin=approval_by_admin(current_app.config),

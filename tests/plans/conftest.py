@@ -124,15 +124,16 @@ def _three_step_plan(ns_a, ns_b, label):
 
 @pytest.fixture
 def finished_run(app, world):
-    """make(user_id) -> the id of a finished remediation plan of three steps, owned by that user;
+    """make(user_id[, text=plan]) -> the id of a finished remediation plan (default: three steps), owned by that user;
     its label key (``make.label``) is new for each test, so the pod never has it beforehand."""
 
-    def make(user_id, result_name=None):
+    def make(user_id, result_name=None, text=None):
         with app.app_context():
             finding = Finding(kind="Pod", namespace=world["ns_a"], name="api-0")
             run = runs.create_run(user_id, result_name or world["results"]["a"], finding,
                                   PlanMode.REMEDIATION, context_kinds=("pods",))
-            runs.finish_run(run.id, RunStatus.DONE, _three_step_plan(world["ns_a"], world["ns_b"], make.label))
+            runs.finish_run(run.id, RunStatus.DONE,
+                            text or _three_step_plan(world["ns_a"], world["ns_b"], make.label))
             return run.id
 
     make.label = f"codex-step-{uuid.uuid4().hex[:8]}"

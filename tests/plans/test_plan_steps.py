@@ -50,6 +50,36 @@ def test_dry_run_then_apply_changes_the_object_as_the_user(finished_run, changer
     assert kube.get(pod_path)["metadata"]["labels"][label] == "seen"
 
 
+def test_an_undo_is_labelled_and_named_before_apply(finished_run, changer, world):
+    ns, label = world["ns_a"], finished_run.label
+    plan = (f"### 1. Mark it\n\n```bash\nkubectl -n {ns} label pod api-0 {label}=seen\n```\n\n"
+            f"**How to undo:** remove the label:\n\n```bash\nkubectl -n {ns} label pod api-0 {label}-\n```\n")
+    run_id = finished_run(changer.user_id, text=plan)
+    page = _text(changer.get(f"/plans/runs/{run_id}"))
+    assert "undo of step 1" in page
+    dry = _text(changer.submit(_step_url(run_id, 0, "dry-run"), htmx=True))
+    assert f"To undo it: kubectl -n {ns} label pod api-0 {label}-" in dry  # in Apply's confirmation
+    plain = _text(changer.submit(_step_url(run_id, 0, "dry-run")))  # the page without JavaScript
+    assert "To undo it afterwards" in plain and f"label pod api-0 {label}-" in plain
+
+
+def test_apply_from_stdin_dry_runs_and_applies_the_manifest_its_step_shows(finished_run, changer, kube, world):
+    ns, label = world["ns_a"], finished_run.label
+    manifest = f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: api-0\n  labels:\n    {label}: applied\n"
+    plan = f"### 1. Label it from a manifest\n\n```yaml\n{manifest}```\n\n```bash\nkubectl -n {ns} apply -f -\n```\n"
+    run_id = finished_run(changer.user_id, text=plan)
+    page = _text(changer.get(f"/plans/runs/{run_id}"))
+    assert "The manifest it applies" in page and f"{label}: applied" in page
+    dry = changer.submit(_step_url(run_id, 0, "dry-run"), htmx=True)
+    assert dry.status_code == 200, _text(dry)
+    assert f"+    {label}: applied" in _text(dry)
+    pod_path = f"/api/v1/namespaces/{ns}/pods/api-0"
+    assert label not in kube.get(pod_path)["metadata"].get("labels", {})
+    applied = changer.submit(_step_url(run_id, 0, "apply"), htmx=True)
+    assert applied.status_code == 200, _text(applied)
+    assert kube.get(pod_path)["metadata"]["labels"][label] == "applied"
+
+
 def test_apply_without_a_dry_run_is_refused_beside_the_step(finished_run, changer):
     run_id = finished_run(changer.user_id)
     response = changer.submit(_step_url(run_id, 1, "apply"), htmx=True)

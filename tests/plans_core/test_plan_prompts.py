@@ -22,7 +22,7 @@ def test_messages_are_system_then_user():
     _, messages = crash_loop_messages()
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[0]["content"].startswith("Plan type: remediation")
-    assert "how to undo it" in messages[0]["content"]
+    assert "**How to undo:**" in messages[0]["content"]
 
 
 def test_root_cause_prompt_asks_for_its_own_sections():
