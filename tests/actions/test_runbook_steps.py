@@ -15,25 +15,18 @@ import uuid
 import pytest
 from kubernetes import client
 
-from app.access import access_for
 from app.cluster.errors import NotFound
-from app.cluster.gateway import gateway
-from app.cluster.user_reader import UserReader
-from app.extensions import db
 from app.findings import Finding
 from app.kinds import get_kind, kind_for_api_kind
-from app.models import User
-from app.plans.cluster_context import live_context
 from app.plans.core.commands import extract_commands
 from app.plans.core.kubectl import Refusal, parse_step
 from app.plans.core.model_client import ModelClient, ModelSettings
-from app.plans.core.prompts import build_messages
 from tests.actions.helpers import act, make_run
 from tests.lab.test_lab_findings import EXPECTED, RESULT_TIMEOUT, matches
-from tests.plans_core.planning_helpers import collect
 from tests.support.lab_control import install_app_chart, labctl, wait_for
 from tests.support.lab_kube import APP_KUBECONFIG
 from tests.support.lab_namespaces import lab_namespaces
+from tests.support.remedy import remediation_plan
 
 # chart -> {finding kind: the verbs of its plan's changes, each followed by its undo}. No safe change
 # exists from inside the namespace for a claim whose storage class is missing (the class is immutable
@@ -111,16 +104,6 @@ def chart_results(lab, chart: str) -> list[dict]:
     return sorted(found, key=lambda r: r["spec"]["kind"])
 
 
-def remediation_plan(app, model, admin: int, finding: Finding, notes: str) -> str:
-    """The plan as the app writes it: context read as the administrator, the app's prompt, the planner."""
-    with app.app_context():
-        user = db.session.get(User, admin)
-        reader = UserReader(gateway(), user, access_for(user))
-        gathered = live_context(reader, finding, app.config["CODEX_PLAN_CONTEXT_BUDGET"])
-        messages = build_messages(finding, "remediation", notes, gathered)
-    return "".join(collect(model, messages)[0])
-
-
 def accepted_steps(plan: str, finding: Finding) -> list:
     """Every step the run page lists for this plan, each accepted by the strict parser."""
     steps = []
@@ -150,7 +133,7 @@ def test_every_change_of_the_plan_is_accepted_as_a_server_dry_run(app, change_ro
     for result in results:
         finding = Finding.from_result(result)
         for notes in dict.fromkeys(["", note]):
-            plan = remediation_plan(app, model, admin, finding, notes)
+            plan, _ = remediation_plan(app, model, admin, finding, notes)
             changes = [step for step in accepted_steps(plan, finding) if step.mutates]
             expected = noted_changes.get(finding.kind, []) if notes else []
             assert [s.verb for s in changes] == expected + CHANGES[chart][finding.kind], plan
@@ -204,7 +187,7 @@ def test_a_later_revision_is_rolled_back_and_its_image_set_again(app, change_rol
     admin = lab_user("runbook-admin", admin=True)
     finding = Finding.from_result({"spec": {"kind": "Pod", "name": f"{namespace}/{pod}", "error": [
         {"text": f"the last termination reason is Error container=api pod={pod}"}]}})
-    plan = remediation_plan(app, model, admin, finding, "")
+    plan, _ = remediation_plan(app, model, admin, finding)
     changes = [step for step in accepted_steps(plan, finding) if step.mutates]
     assert [step.text for step in changes] == [
         f"kubectl -n {namespace} rollout undo deployment/{name}",
