@@ -95,6 +95,20 @@ def reject(admin, request: ApprovalRequest) -> Decision:
     return Decision(request, True, 200, request.message)
 
 
+def cancel(user, request: ApprovalRequest) -> Decision:
+    """The requester withdraws a request nobody has decided yet."""
+    expire_due()
+    if request.requester_id != getattr(user, "id", None):
+        return Decision(request, False, 403, "Only the person who asked may cancel this request.")
+    if request.state != ApprovalState.PENDING:
+        return Decision(request, False, 409, f"This request is {ApprovalState(request.state).label.lower()} "
+                                             "already: nothing to cancel.")
+    _decide(request, None, ApprovalState.CANCELLED, f"Cancelled by {user.username}; nothing was applied.")
+    audit(user, "approval.cancel", _target(request), _detail(request))
+    db.session.commit()
+    return Decision(request, True, 200, request.message)
+
+
 def _refusal(admin, request: ApprovalRequest, verb: str) -> Decision | None:
     """Why this administrator may not decide this request now (None: they may)."""
     expire_due()

@@ -57,6 +57,36 @@ def scaled(before: dict | None, replicas: int) -> dict | None:
     return after
 
 
+def rolled_back(before: dict | None, replicasets: list[dict], to_revision: int | None) -> dict | None:
+    """The Deployment with the pod template `rollout undo` would bring back, or None when no such revision.
+
+    kubectl's server-side dry-run of `rollout undo` prints the Deployment as it is, so the change is
+    computed the way kubectl finds it: the template of the ReplicaSet at the revision asked for (default:
+    the one before the current), without the pod-template-hash label the controller adds.
+    """
+    if before is None:
+        return None
+    uid = (before.get("metadata") or {}).get("uid")
+
+    def revision(rs: dict) -> int:
+        value = ((rs.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision", "")
+        return int(value) if str(value).isdigit() else 0
+
+    owned = sorted((rs for rs in replicasets if any(ref.get("uid") == uid for ref in
+                                                    (rs.get("metadata") or {}).get("ownerReferences") or [])),
+                   key=revision)
+    current = revision({"metadata": before.get("metadata")})
+    wanted = to_revision or max((revision(rs) for rs in owned if revision(rs) < current), default=0)
+    target = next((rs for rs in owned if wanted and revision(rs) == wanted), None)
+    if target is None:
+        return None
+    template = copy.deepcopy((target.get("spec") or {}).get("template") or {})
+    ((template.get("metadata") or {}).get("labels") or {}).pop("pod-template-hash", None)
+    after = copy.deepcopy(before)
+    after.setdefault("spec", {})["template"] = template
+    return after
+
+
 def change_diff(objects: list[Key], before: dict[Key, dict | None], after: dict[Key, dict | None]) -> str:
     """A unified diff per object, from the object read to the server's answer; bounded."""
     parts = []

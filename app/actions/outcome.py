@@ -43,11 +43,12 @@ class ApprovalState(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"  # nobody decided within CODEX_APPROVAL_EXPIRES_AFTER
     FAILED = "failed"  # approved, but the new dry-run or the Apply did not go through
+    CANCELLED = "cancelled"  # withdrawn by the requester before anyone decided
 
     @property
     def label(self) -> str:
         return {"pending": "Awaiting approval", "applied": "Approved and applied", "rejected": "Rejected",
-                "expired": "Expired", "failed": "Approved, not applied"}[self.value]
+                "expired": "Expired", "failed": "Approved, not applied", "cancelled": "Cancelled"}[self.value]
 
 
 class Reason(StrEnum):

@@ -29,7 +29,7 @@ from flask import current_app
 
 from app.access import CHANGE, VIEW, access_for, actions_enabled, approval_by_admin
 from app.actions import limits, records
-from app.actions.diff import Key, answered_objects, change_diff, documents_yaml, scaled
+from app.actions.diff import Key, answered_objects, change_diff, documents_yaml, rolled_back, scaled
 from app.actions.kubectl import APP_ITSELF, Identity, Kubectl, KubectlMissing, KubectlResult
 from app.actions.outcome import ActionKind, ActionStatus, Outcome, Reason, failure_of
 from app.cluster.errors import ClusterError, Forbidden, NotFound, Unavailable
@@ -167,14 +167,28 @@ class _Action:
     def _dry_run(self, step: Step) -> Outcome:
         before = self._read_objects(step)
         result = self._kubectl(step.argv(dry_run=True), step)
-        after = _answer(step, before, result)
+        after = self._rolled_back(step, before) if step.verb == "rollout undo" else _answer(step, before, result)
+        diff = change_diff(list(step.objects), before, after)
         window = _duration(int(self.config["CODEX_DRY_RUN_VALID_FOR"]))
         then = (f"Request an administrator's approval within {window}." if approval_by_admin(self.config)
                 else f"Apply it within {window}.")
         return self._outcome(
             ActionStatus.ACCEPTED, Reason.OK,
-            f"The API server accepts this change (dry-run as {self._who}, nothing was changed). {then}", result, diff=change_diff(list(step.objects), before, after),
+            f"The API server accepts this change (dry-run as {self._who}, nothing was changed). "
+            + ("" if diff else "It would change nothing: the object already looks like that. ") + then,
+            result, diff=diff,
             before=documents_yaml(list(step.objects), before), after=documents_yaml(list(step.objects), after))
+
+    def _rolled_back(self, step: Step, before: dict[Key, dict | None]) -> dict[Key, dict | None]:
+        """The Deployment after `rollout undo`: the older ReplicaSet's template, read as the user (unchanged
+        when they may not list ReplicaSets or no older revision exists)."""
+        revision = next((int(a.partition("=")[2]) for a in step.args if a.startswith("--to-revision=")
+                         and a.partition("=")[2].isdigit()), None)
+        try:
+            replicasets, _ = UserReader(self.gw, self.user, self.access).list(get_kind("replicasets"), step.namespace)
+        except ClusterError:  # Forbidden included: then the diff stays empty rather than guessed
+            replicasets = []
+        return {key: rolled_back(obj, replicasets, revision) or obj for key, obj in before.items()}
 
     def _apply(self, step: Step) -> Outcome:
         self._check_dry_run()
@@ -278,7 +292,9 @@ def _answer(step: Step, before: dict[Key, dict | None], result: KubectlResult) -
     if step.verb == "scale":
         replicas = int(next(a for a in step.args if a.startswith("--replicas=")).partition("=")[2])
         return {key: scaled(before.get(key), replicas) for key in step.objects}
-    return answered_objects(result.stdout)
+    answered = answered_objects(result.stdout)
+    # kubectl prints nothing for an object it had no change to send (`set image` to the image it has).
+    return {key: answered.get(key, before.get(key)) for key in step.objects}
 
 
 def _version(obj: dict | None) -> str:

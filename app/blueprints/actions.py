@@ -4,7 +4,7 @@ audit) live in app.actions.service; this blueprint only finds the step and shows
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from app.access import actions_enabled, approval_by_admin
@@ -48,13 +48,31 @@ def verification_of(run_id):
     return render("plans/_verification.html", run=run, verification=verification.current(run), oob=False)
 
 
+def _request_of(run_id: int, request_id: int):
+    run = readable_run_or_404(run_id)
+    request = db.session.get(ApprovalRequest, request_id)
+    if request is None or request.run_id != run.id:
+        abort(404, "That plan has no such approval request.")
+    return run, request
+
+
 @bp.get("/<int:run_id>/approvals/<int:request_id>", endpoint="approval")
 @login_required
 def approval_of(run_id, request_id):
     """Where one request for an administrator's approval stands (polled while it is pending)."""
-    run = readable_run_or_404(run_id)
     approvals.expire_due()
-    request = db.session.get(ApprovalRequest, request_id)
-    if request is None or request.run_id != run.id:
-        abort(404, "That plan has no such approval request.")
+    run, request = _request_of(run_id, request_id)
     return render("plans/_approval.html", run=run, approval=request)
+
+
+@bp.post("/<int:run_id>/approvals/<int:request_id>/cancel", endpoint="cancel_approval")
+@login_required
+def cancel_approval(run_id, request_id):
+    """The requester withdraws a pending request; the request's new state replaces it (htmx) or the run page."""
+    run, request = _request_of(run_id, request_id)
+    decision = approvals.cancel(current_user, request)
+    if not is_htmx():
+        flash(decision.message, "success" if decision.ok else "error")
+        return redirect(url_for("plans.show", run_id=run.id), 303)
+    return render("plans/_approval.html", run=run, approval=request, status=decision.status_code,
+                  refusal=None if decision.ok else decision.message)

@@ -161,6 +161,33 @@ def test_a_dry_run_shows_the_servers_answer(app, namespaces, lab_user, deploymen
                        "-      - image: registry.example/web:1", "+      - image: registry.example/web:2"], dry.diff
 
 
+def test_a_change_that_changes_nothing_says_so_instead_of_a_deletion(app, namespaces, lab_user, deployment):
+    a, _ = namespaces
+    dev = lab_user("dev", changes={a: {"deployments"}})
+    name = deployment(a)
+    dry = act(app, "dry-run", dev, make_run(app, dev, a, name),
+              f"kubectl -n {a} set image deployment/{name} web=registry.example/web:1")  # the image it has
+    assert dry.ok, dry.message
+    assert "It would change nothing" in dry.message and dry.diff == "" and "deleted" not in dry.message
+
+
+def test_a_rollout_undo_shows_the_template_it_brings_back(app, kube, namespaces, lab_user, deployment):
+    """kubectl prints the Deployment as it is for a server dry-run of `rollout undo`: the app shows the
+    older ReplicaSet's template instead, as kubectl would roll it back."""
+    a, _ = namespaces
+    dev = lab_user("dev", grants={a: {"replicasets"}}, changes={a: {"deployments"}})
+    name = deployment(a)
+    path = f"{DEPLOYMENTS.format(a)}/{name}"
+    client.AppsV1Api(kube.admin()).patch_namespaced_deployment(name, a, {"spec": {"template": {"spec": {
+        "containers": [{"name": "web", "image": "registry.example/web:2"}]}}}}, _request_timeout=30)
+    _settle(kube, path)
+    dry = act(app, "dry-run", dev, make_run(app, dev, a, name), f"kubectl -n {a} rollout undo deployment/{name}")
+    assert dry.ok, dry.message
+    changed = [line for line in dry.diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-      - image: registry.example/web:2", "+      - image: registry.example/web:1"], dry.diff
+    assert kube.get(path)["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/web:2"
+
+
 def test_the_namespace_next_door_is_refused_by_the_app_and_by_the_api_server(app, kube, namespaces, lab_user,
                                                                              deployment, kubectl_fake):
     a, b = namespaces

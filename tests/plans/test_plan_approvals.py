@@ -106,6 +106,28 @@ def test_a_rejected_request_changes_nothing(app, finished_run, changer, boss, ku
     assert _decide(boss, request_id, "approve").status_code == 409  # decided already
 
 
+def test_the_requester_may_cancel_a_pending_request_and_nobody_else(app, finished_run, changer, boss, kube,
+                                                                    world):
+    run_id = finished_run(changer.user_id)
+    request_id = _requested(changer, run_id)
+    cancel = f"/plans/runs/{run_id}/approvals/{request_id}/cancel"
+    assert "Cancel request" in _text(changer.get(f"/plans/runs/{run_id}"))
+    assert "Cancel request" not in _text(boss.get(f"/plans/runs/{run_id}"))
+    assert boss.submit(cancel, htmx=True).status_code == 403  # an administrator approves or rejects instead
+    assert changer.post(cancel, headers={"HX-Request": "true"}).status_code == 400  # no CSRF token
+    cancelled = changer.submit(cancel, htmx=True)
+    assert cancelled.status_code == 200 and "Cancelled by changer; nothing was applied." in _text(cancelled)
+    assert "<html" not in _text(cancelled) and "Cancel request" not in _text(cancelled)
+    assert _request_row(app, request_id).state == "cancelled"
+    assert request_id not in [int(s.split('"')[0]) for s in _text(boss.get(APPROVALS)).split("/admin/approvals/")[1:]]
+    assert _decide(boss, request_id, "approve").status_code == 409
+    assert changer.submit(cancel, htmx=True).status_code == 409  # cancelled already
+    assert finished_run.label not in _label(kube, world)
+    with app.app_context():
+        assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "approval.cancel",
+                                                              AuditEvent.actor_id == changer.user_id)) is not None
+
+
 @pytest.mark.plan_config(CODEX_APPROVAL="admin", CODEX_APPROVAL_EXPIRES_AFTER=0)
 def test_an_expired_request_cannot_be_approved(app, finished_run, changer, boss, kube, world):
     run_id = finished_run(changer.user_id)
