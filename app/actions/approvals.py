@@ -78,7 +78,9 @@ def approve(admin, request: ApprovalRequest) -> Decision:
     applied = service.apply(requester, run, request.step_text, request.manifest, approved_by=admin)
     if not applied.ok:
         return _failed(admin, request, applied.status_code, f"Not applied. {applied.message}")
-    _decide(request, admin, ApprovalState.APPLIED, f"Approved by {admin.username}; {applied.message}")
+    said = applied.message.partition("kubectl said: ")[2]
+    _decide(request, admin, ApprovalState.APPLIED, f"Approved by {admin.username} and applied as "
+                                                   f"{requester.username}." + (f" kubectl said: {said}" if said else ""))
     audit(admin, "approval.approve", _target(request), _detail(request, f"applied as {applied.identity}"))
     db.session.commit()
     return Decision(request, True, 200, request.message)

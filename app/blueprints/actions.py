@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from app.access import actions_enabled, approval_by_admin
 from app.actions import approvals, service, verification
+from app.actions.outcome import ApprovalState
 from app.extensions import db
 from app.models import ApprovalRequest
 from app.plans.core.plan_steps import plan_steps
@@ -62,7 +63,9 @@ def approval_of(run_id, request_id):
     """Where one request for an administrator's approval stands (polled while it is pending)."""
     approvals.expire_due()
     run, request = _request_of(run_id, request_id)
-    return render("plans/_approval.html", run=run, approval=request)
+    # Once applied, the run's verification starts: sent along (out of band) so the page follows it.
+    followed = verification.current(run) if request.state == ApprovalState.APPLIED else None
+    return render("plans/_approval.html", run=run, approval=request, followed=followed)
 
 
 @bp.post("/<int:run_id>/approvals/<int:request_id>/cancel", endpoint="cancel_approval")

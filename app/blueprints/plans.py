@@ -200,13 +200,15 @@ def show(run_id):
     plan_html = render_plan(run.output_text, _allowed_namespaces(),
                             streaming=run.status == RunStatus.STREAMING)
     done = run.status == RunStatus.DONE
+    # First: deciding the verification records it, and the history below must include it.
+    followed = verification.current(run) if done else None
     return render("plans/run.html", block="run", run=run, plan_html=plan_html,
                   owner=run.user_id == current_user.id, actions_enabled=actions_enabled(current_app.config),
                   steps=plan_steps(run.output_text or "") if done else [],
                   step_history=records.by_step(run) if done else {},
                   step_approvals=approvals.of_run(run) if done else {},
                   approval_by_admin=approval_by_admin(current_app.config),
-                  verification=verification.current(run) if done else None)
+                  verification=followed)
 
 
 @bp.get("/runs/<int:run_id>/prompt")

@@ -167,17 +167,17 @@ def test_an_administrator_approves_one_request_and_rejects_another(sessions, app
 
         # The developer's open page follows both decisions by itself.
         expect(to_approve.locator(".plan-approval")).to_contain_text("Approved and applied", timeout=LIVE_TIMEOUT)
-        expect(to_approve.locator(".plan-approval")).to_contain_text("Approved by admin")
+        expect(to_approve.locator(".plan-approval")).to_contain_text(f"Approved by admin and applied as {username}.")
         expect(to_reject.locator(".plan-approval")).to_contain_text("Rejected", timeout=LIVE_TIMEOUT)
+        # Once applied, the same page follows the finding: K8sGPT reports nothing about this pod.
+        expect(developer.locator(f"#plan-verification-{run_id}")).to_contain_text("Finding cleared at",
+                                                                                   timeout=LIVE_TIMEOUT)
         assert developer.evaluate("window.codexNoReload") == "still the same page", "the page was reloaded"
 
-        # Reopened, the run says the finding is cleared: K8sGPT reports nothing about this pod.
+        # Reopened, each step's history says what was done, by whom: the approval's new dry-run and its
+        # Apply are the developer's.
         developer.reload()
         expect(developer.locator(f"#plan-verification-{run_id}")).to_contain_text("Finding cleared at")
-        # Reopened again, each step's history says what was done, by whom: the approval's new dry-run and
-        # its Apply are the developer's. (The load that decides the verification lists the history read
-        # before it, so its Verification entry shows from the next load on.)
-        developer.reload()
         _expect_history(to_approve, username, ["Dry-run · accepted", "Request approval · accepted",
                                                "Dry-run · accepted", "Apply · accepted", "Verification · accepted"])
         expect(to_approve.locator(".plan-step-history li").nth(3)).to_contain_text("approved by admin")

@@ -155,6 +155,18 @@ def test_a_finding_k8sgpt_dropped_is_cleared_and_stays_cleared(finished_run, cha
     assert "Verification · accepted" in page
 
 
+def test_the_page_load_that_decides_the_verification_lists_it_in_the_history(app, finished_run, changer, world):
+    """Applied elsewhere (an administrator's approval, another tab): the next look decides and shows it."""
+    from tests.actions.helpers import act
+
+    run_id = finished_run(changer.user_id, result_name=f"gone-{uuid.uuid4().hex[:8]}")
+    text = f"kubectl label pod api-0 {finished_run.label}=seen -n {world['ns_a']}"
+    assert act(app, "dry-run", changer.user_id, run_id, text).ok
+    assert act(app, "apply", changer.user_id, run_id, text).ok
+    page = _text(changer.get(f"/plans/runs/{run_id}"))
+    assert "Finding cleared at" in page and "Verification · accepted" in page
+
+
 @pytest.mark.plan_config(CODEX_VERIFY_WITHIN=0)
 def test_a_finding_still_reported_after_the_wait_points_at_the_root_cause_plan(finished_run, changer):
     run_id = finished_run(changer.user_id)
