@@ -216,3 +216,27 @@ def generate_and_watch(page: Page, dialog, context: str, timeout: float = 90) ->
     finished = dialog.locator(".plan-stream-slot [data-plan-finished]")
     final = dialog.locator(".plan-stream-slot .plan-output").inner_text()
     return {"partial": partial, "final": final, "status": finished.get_attribute("data-status")}
+
+
+# -- acting on plans -------------------------------------------------------------------------------
+
+
+def seed_pod_plan(server, namespace: str, plan: str, prefix: str, password: str) -> tuple[str, int]:
+    """A developer who may see and change pods in `namespace` only, and their finished plan about
+    pod `web` there: (username, run id). Seeded in `server`'s own database."""
+    import random
+    import uuid
+
+    from app.findings import Finding
+    from app.plans import runs
+    from app.plans.core.vocabulary import PlanMode, RunStatus
+    from tests.support.users import add_user
+
+    with server.in_process_app():
+        username = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        user_id = add_user(username, id=random.randint(100_000, 2_000_000_000), password=password,
+                           grants={namespace: {"pods", "events"}}, changes={namespace: {"pods"}}, sync=True)
+        run = runs.create_run(user_id, f"{namespace}-web", Finding(kind="Pod", namespace=namespace, name="web"),
+                              PlanMode.REMEDIATION, context_kinds=("pods",))
+        runs.finish_run(run.id, RunStatus.DONE, plan)
+        return username, run.id

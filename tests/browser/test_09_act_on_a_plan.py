@@ -2,12 +2,11 @@
 step, dry-runs its change (the API server's diff appears), confirms Apply, and the object really
 changed in the lab; a step aimed at a namespace they may not change is refused beside it."""
 
-import random
 import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.browser_helpers import sign_in_local
+from tests.browser.browser_helpers import seed_pod_plan, sign_in_local
 from tests.support.lab_namespaces import lab_namespaces
 
 PASSWORD = "act on it, carefully"
@@ -26,23 +25,6 @@ def _plan(ns, other, label):
             f"3. And elsewhere:\n\n```bash\nkubectl label pod web {label}=seen -n {other}\n```\n")
 
 
-def _seed(app_server, ns, other, label):
-    """A developer who may see and change pods in `ns` only, and their finished plan."""
-    from app.findings import Finding
-    from app.plans import runs
-    from app.plans.core.vocabulary import PlanMode, RunStatus
-    from tests.support.users import add_user
-
-    with app_server.in_process_app():
-        username = f"actor-{uuid.uuid4().hex[:6]}"
-        user_id = add_user(username, id=random.randint(100_000, 2_000_000_000), password=PASSWORD,
-                           grants={ns: {"pods", "events"}}, changes={ns: {"pods"}}, sync=True)
-        run = runs.create_run(user_id, f"{ns}-web", Finding(kind="Pod", namespace=ns, name="web"),
-                              PlanMode.REMEDIATION, context_kinds=("pods",))
-        runs.finish_run(run.id, RunStatus.DONE, _plan(ns, other, label))
-        return username, run.id
-
-
 def test_a_developer_dry_runs_and_applies_a_step_as_themselves(sessions, app_server, kube):
     tag = uuid.uuid4().hex[:6]
     ns, other = f"codex-act-{tag}", f"codex-act-{tag}-b"
@@ -50,7 +32,7 @@ def test_a_developer_dry_runs_and_applies_a_step_as_themselves(sessions, app_ser
     with lab_namespaces(kube, (ns, other), LABEL):
         for namespace in (ns, other):
             kube.create(f"/api/v1/namespaces/{namespace}/pods", _pod("web"))
-        username, run_id = _seed(app_server, ns, other, label)
+        username, run_id = seed_pod_plan(app_server, ns, _plan(ns, other, label), "actor", PASSWORD)
         page = sessions.new_page("actor")
         sign_in_local(page, username, PASSWORD)
         page.goto(f"/plans/runs/{run_id}")

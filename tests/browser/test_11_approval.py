@@ -6,14 +6,13 @@ and changes nothing."""
 
 from __future__ import annotations
 
-import random
 import sys
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.browser_helpers import sign_in_local
+from tests.browser.browser_helpers import seed_pod_plan, sign_in_local
 from tests.support.app_server import AppServer
 from tests.support.lab_control import wait_for
 from tests.support.lab_namespaces import lab_namespaces
@@ -71,23 +70,6 @@ def _plan(ns, label):
             f"2. Or mark it otherwise:\n\n```bash\nkubectl label pod web {label}-other=rejected -n {ns}\n```\n")
 
 
-def _seed(server, ns, label):
-    """A developer who may see and change pods in `ns` only, and their finished plan."""
-    from app.findings import Finding
-    from app.plans import runs
-    from app.plans.core.vocabulary import PlanMode, RunStatus
-    from tests.support.users import add_user
-
-    with server.in_process_app():
-        username = f"asker-{uuid.uuid4().hex[:6]}"
-        user_id = add_user(username, id=random.randint(100_000, 2_000_000_000), password=PASSWORD,
-                           grants={ns: {"pods", "events"}}, changes={ns: {"pods"}}, sync=True)
-        run = runs.create_run(user_id, f"{ns}-web", Finding(kind="Pod", namespace=ns, name="web"),
-                              PlanMode.REMEDIATION, context_kinds=("pods",))
-        runs.finish_run(run.id, RunStatus.DONE, _plan(ns, label))
-        return username, run.id
-
-
 def _step(page, command_part):
     return page.locator(".plan-step").filter(has=page.locator(".plan-step-command", has_text=command_part)).first
 
@@ -120,7 +102,7 @@ def test_an_administrator_approves_one_request_and_rejects_another(sessions, app
         kube.create(f"/api/v1/namespaces/{ns}/pods", _pod("web"))
         # A pod still starting changes under the dry-run, and an approval refuses a changed object.
         wait_for("pod web to be Ready", lambda: _ready(kube.get(pod_path)), timeout=60)
-        username, run_id = _seed(approval_server, ns, label)
+        username, run_id = seed_pod_plan(approval_server, ns, _plan(ns, label), "asker", PASSWORD)
 
         # The developer dry-runs both steps and requests approval for each.
         developer = page_on(sessions, approval_server, "developer")
