@@ -4,7 +4,6 @@ a real Redis and a real OIDC provider (each started once per session, when a tes
 import pytest
 
 from tests.support.apps import app_factory
-from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -21,18 +20,3 @@ def make_app(app, app_config):
     """
     with app_factory(app_config, client_class=app.test_client_class) as make:
         yield make
-
-
-@pytest.fixture(scope="session")
-def redis_server():
-    """Debian's redis-server for this session; tests use redis_url for an empty database."""
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def redis_url(redis_server):
-    """The URL of an emptied Redis database."""
-    with redis_server.client() as client:
-        client.flushdb()
-    return redis_server.url()

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import redis
 
 from tests.support.child_process import ChildProcess, free_port
@@ -77,3 +78,19 @@ def _answers(probe: redis.Redis) -> bool:
         return probe.ping()
     except redis.ConnectionError:
         return False
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """Debian's redis-server for this session (a pytest plugin, tests/conftest.py); tests use
+    redis_url for an empty database."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The URL of an emptied Redis database."""
+    with redis_server.client() as client:
+        client.flushdb()
+    return redis_server.url()
