@@ -76,6 +76,9 @@ class Config:
     # Seconds a process serves its cached K8sGPT Results before re-reading them in the
     # background (0: read on every request). See app/result_store.py.
     CODEX_RESULTS_MAX_AGE = float(_env("CODEX_RESULTS_MAX_AGE", "5"))
+    # One list-and-watch of Results per process keeps the store current and pushes changed rows to
+    # open dashboards (off: the store re-reads every CODEX_RESULTS_MAX_AGE s when asked).
+    CODEX_RESULTS_WATCH = _flag("CODEX_RESULTS_WATCH", True)
     CODEX_LIST_CACHE_TTL = float(_env("CODEX_LIST_CACHE_TTL", "5"))  # resource-table rows reuse, s
     CODEX_IMPERSONATION = _flag("CODEX_IMPERSONATION", True)
     CODEX_USERS_NAMESPACE = _env("CODEX_USERS_NAMESPACE", "cluster-codex-users")
@@ -121,7 +124,8 @@ class Config:
     CODEX_LOGIN_ATTEMPTS_PER_ACCOUNT = _env("CODEX_LOGIN_ATTEMPTS_PER_ACCOUNT", "10 per minute")
     # Where the counts live: memory:// is per process (the embedded one-process default);
     # redis://host:6379/0 shares them across workers and replicas.
-    CODEX_RATELIMIT_STORAGE_URL = _env("CODEX_RATELIMIT_STORAGE_URL", "memory://")
+    # Default: CODEX_REDIS_URL when set (the replicas' Redis), else memory://.
+    CODEX_RATELIMIT_STORAGE_URL = _env("CODEX_RATELIMIT_STORAGE_URL", _env("CODEX_REDIS_URL") or "memory://")
     # Seconds a Redis storage may take to answer before sign-in falls back to in-memory counts.
     CODEX_RATELIMIT_TIMEOUT = float(_env("CODEX_RATELIMIT_TIMEOUT", "2"))
     # Seconds after sign-in when a session ends however active it is (CODEX_SESSION_LIFETIME is
@@ -134,6 +138,16 @@ class Config:
     CODEX_LLM_MODEL = _env("CODEX_LLM_MODEL", "codex-offline-planner")
     CODEX_LLM_TIMEOUT = float(_env("CODEX_LLM_TIMEOUT", "60"))
     CODEX_LLM_MAX_TOKENS = _env("CODEX_LLM_MAX_TOKENS")
+    # Plan jobs (app/plans/worker.py): worker threads per process, seconds a worker's lease on a run
+    # lasts without renewal (a dead worker's run is reaped after about twice that), seconds a plan
+    # may take in all; whether workers start at a process's first request (else with its first job).
+    CODEX_PLAN_WORKERS = int(_env("CODEX_PLAN_WORKERS", "16"))
+    CODEX_PLAN_LEASE_SECONDS = float(_env("CODEX_PLAN_LEASE_SECONDS", "10"))
+    CODEX_PLAN_TIMEOUT = float(_env("CODEX_PLAN_TIMEOUT", "600"))
+    CODEX_PLAN_WORKERS_AT_START = _flag("CODEX_PLAN_WORKERS_AT_START", True)
+    # Shared state of several replicas (jobs, event streams, stop signals): redis://host:6379/0.
+    # Unset: this process only (the embedded one-process default).
+    CODEX_REDIS_URL = _env("CODEX_REDIS_URL")
     CODEX_PLAN_MAX_CONCURRENT = int(_env("CODEX_PLAN_MAX_CONCURRENT", "2"))  # streaming runs per user
     CODEX_PLAN_MAX_PER_MINUTE = int(_env("CODEX_PLAN_MAX_PER_MINUTE", "10"))  # runs started per user
     CODEX_PLAN_CONTEXT_LIMIT = int(_env("CODEX_PLAN_CONTEXT_LIMIT", "4000"))  # chars of user context
@@ -148,5 +162,9 @@ class TestConfig(Config):
     SECRET_KEY = secrets.token_hex(32)  # fresh per test process: no key lives in the repo
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     CODEX_RBAC_SYNC_INTERVAL = 0
+    CODEX_RESULTS_WATCH = False  # tests read the store synchronously (CODEX_RESULTS_MAX_AGE)
+    CODEX_PLAN_WORKERS = 4
+    CODEX_PLAN_WORKERS_AT_START = False  # started with a test's first plan, not by every request
+    CODEX_REDIS_URL = None
     CODEX_OIDC_ISSUER = None
     CODEX_ADMIN_GROUP = None

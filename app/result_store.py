@@ -128,6 +128,10 @@ class ResultStore:
         self._set_up_at = set_up_at
         self.max_age = max_age
         self._snapshot = Snapshot()
+        self._ages: tuple[float, dict[str, float]] = (0.0, {})  # when read, namespace creations
+        self._change = threading.Condition()
+        self.version = 0  # bumped by every new snapshot; dashboards' streams wait on it
+        self.watching = False  # a watch keeps the snapshot current: reads never refresh it
         self._lock = threading.Lock()
         self._refreshing = False
         # Once K8sGPT has reported (or its first report is overdue), it never "has not reported
@@ -137,6 +141,8 @@ class ResultStore:
     def snapshot(self) -> Snapshot:
         """Return the current findings, refreshing them first or in the background."""
         snap = self._snapshot
+        if self.watching and (snap.fetched_at is not None or snap.failing_since is not None):
+            return snap
         if self.max_age <= 0 or snap.fetched_at is None and snap.failing_since is None:
             self.refresh()
         elif time.time() - (snap.fetched_at or snap.failing_since or 0) > self.max_age:
@@ -148,23 +154,75 @@ class ResultStore:
         try:
             items = self._fetch()
         except Exception as exc:  # noqa: BLE001 - any failure is an outage for the banner
-            old = self._snapshot
-            self._snapshot = Snapshot(
-                findings=old.findings,
-                fetched_at=old.fetched_at,
-                failing_since=old.failing_since or time.time(),
-                error=str(exc) or type(exc).__name__,
-            )
+            self._failed(exc)
             return
+        self._publish(parse_results(items), reported=bool(items))
+
+    def _failed(self, exc: Exception) -> None:
+        old = self._snapshot
+        self._snapshot = Snapshot(findings=old.findings, fetched_at=old.fetched_at,
+                                  failing_since=old.failing_since or time.time(), error=str(exc) or type(exc).__name__)
+        self._changed()
+
+    def _publish(self, findings: list[Finding], ages_max_age: float = 0, reported: bool = False) -> None:
+        """Replace the snapshot with these findings (and K8sGPT's and the namespaces' ages);
+        `reported`: K8sGPT has written Results (even ones without a usable name)."""
         now = time.time()
-        created = self._ask(self._namespaces) or {}
-        self._past_first_report = self._past_first_report or bool(items)
+        if not ages_max_age or now - self._ages[0] > ages_max_age:
+            self._ages = (now, self._ask(self._namespaces) or {})
+        created = self._ages[1]
+        self._past_first_report = self._past_first_report or reported or bool(findings)
         since = None if self._past_first_report else self._ask(self._set_up_at, created)
         if since is not None and now >= since + REPORT_WITHIN:
             self._past_first_report, since = True, None
         self._snapshot = Snapshot(
-            findings=parse_results(items), fetched_at=now, k8sgpt_since=since,
+            findings=findings, fetched_at=now, k8sgpt_since=since,
             new_namespaces={ns: t for ns, t in created.items() if now < t + REPORT_WITHIN})
+        self._changed()
+
+    # -- pushed changes (the watch) -------------------------------------------------------------
+
+    def _changed(self) -> None:
+        with self._change:
+            self.version += 1
+            self._change.notify_all()
+
+    def wait_for_change(self, seen: int, timeout: float) -> int:
+        """Block until the snapshot is newer than version `seen` (or `timeout` passes); the version now."""
+        with self._change:
+            self._change.wait_for(lambda: self.version != seen, timeout)
+            return self.version
+
+    def watch_forever(self, list_with_version, watch, stop: threading.Event) -> None:
+        """Keep the snapshot current by list-and-watch (run in a thread of its own): list, then
+        apply each change as it comes, resume from the last resourceVersion when a watch ends, list
+        again on 410 Gone, and back off (1 s doubling to 30 s) while the API server is away."""
+        from app.cluster.errors import Gone
+
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                items, version = list_with_version()
+                parsed = {f.result_name: f for f in parse_results(items)}
+                self._publish(sorted_findings(parsed), WATCH_AGES_MAX_AGE, reported=bool(items))
+                backoff = 1.0
+                while not stop.is_set():
+                    for kind, obj in watch(version):
+                        version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                        if kind == "BOOKMARK":
+                            continue
+                        finding = Finding.from_result(obj)
+                        if kind == "DELETED":
+                            parsed.pop(finding.result_name, None)
+                        elif finding.result_name:
+                            parsed[finding.result_name] = finding
+                        self._publish(sorted_findings(parsed), WATCH_AGES_MAX_AGE, reported=kind != "DELETED")
+            except Gone:
+                continue  # the version is too old: list again
+            except Exception as exc:  # noqa: BLE001 - an outage: the banner says so, the watch retries
+                self._failed(exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
 
     @staticmethod
     def _ask(reader, *args):
@@ -190,16 +248,37 @@ class ResultStore:
         threading.Thread(target=run, name="codex-results-refresh", daemon=True).start()
 
 
+def sorted_findings(by_name: dict[str, Finding]) -> list[Finding]:
+    return sorted(by_name.values(), key=lambda f: (f.namespace or "", f.kind.lower(), f.name, f.result_name))
+
+
 STORE_KEY = "codex_results"
+WATCH_KEY = "codex_results_watch"
+WATCH_AGES_MAX_AGE = 10.0  # s: under a watch, namespace and K8sGPT ages are re-read at most this often
 
 
 def init_app(app):
-    """Give the app its Result store, reading through the app's gateway (init it first)."""
+    """Give the app its Result store, reading through the app's gateway (init it first); with
+    CODEX_RESULTS_WATCH, one list-and-watch per process keeps it current from the first request on."""
     gw = app.extensions[GATEWAY_KEY]  # bound now: the background refresh runs outside the app
-    app.extensions[STORE_KEY] = ResultStore(
+    store = app.extensions[STORE_KEY] = ResultStore(
         gw.list_results, max_age=app.config["CODEX_RESULTS_MAX_AGE"],
         namespaces=lambda: namespace_creations(gw),
         set_up_at=lambda created: k8sgpt_set_up_at(gw, created))
+    if not app.config["CODEX_RESULTS_WATCH"]:
+        return
+    store.watching = True
+    stop = threading.Event()
+    app.extensions[WATCH_KEY] = stop
+    started = threading.Lock()
+
+    @app.before_request
+    def _start_watch():
+        # Started by a request, not here: gunicorn --preload forks after create_app, and a thread
+        # started in the master would not exist in the workers.
+        if started.acquire(blocking=False):
+            threading.Thread(target=store.watch_forever, name="codex-results-watch", daemon=True,
+                             args=(gw.list_results_with_version, gw.watch_results, stop)).start()
 
 
 def result_store() -> ResultStore:

@@ -13,14 +13,14 @@ from app.actions import approvals, records, verification
 from app.cluster.gateway import gateway
 from app.extensions import db
 from app.models import PlanRun
-from app.plans import model_client, runs
+from app.plans import model_client, plan_bus, runs, submit
 from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
 from app.plans.core.plan_steps import plan_steps
 from app.plans.core.markdown import render_plan
 from app.plans.core.prompts import PromptError, build_messages, clean_user_context
 from app.plans.core.vocabulary import MODE_LABELS, MODES, RunStatus
 from app.plans.limits import PlanLimitReached, check_limits, reserve_run
-from app.plans.stream import StreamJob, generate, replay
+from app.plans.stream import follow, replay, stored_run
 from app.web.current import current_access, current_reader, readable_run_or_404
 from app.web.htmx import is_htmx, render
 
@@ -119,6 +119,7 @@ def create():
                           finding=finding, mode=mode, user_context=user_context,
                           model=model_client().settings.model, messages=messages,
                           context_kinds=gathered_kinds(finding, gathered))
+        submit(run.id)  # a worker writes it now, whether or not a browser follows
     except PromptError as exc:
         return _form_error(result_name, mode, raw_context, str(exc), 422)
     except PlanLimitReached as exc:
@@ -149,35 +150,26 @@ def _owned_run(run_id):
 @bp.get("/runs/<int:run_id>/stream")
 @login_required
 def stream(run_id):
-    """Stream the run's plan as server-sent events (only to the user who started it)."""
+    """Follow the run's plan as server-sent events (its owner, in any number of tabs, from any
+    replica); Last-Event-ID resumes exactly after what the browser already has."""
     run = _owned_run(run_id)
     allowed = _allowed_namespaces()
     granted = runs.readable_by(run, current_user, current_access())
-    status, messages = run.status, runs.messages_of(run)
-    if status != RunStatus.STREAMING and not granted:
+    if not granted and run.status != RunStatus.STREAMING:
         # A finished plan is history: after a revoke even its owner may not replay it.
         abort(404, "That plan does not exist or you may not see it.")
-    # One pooled connection at a time per request: the claim and the stream's writes take their
-    # own short ones, and a stream may last minutes.
-    db.session.close()
-    if status == RunStatus.STREAMING and not granted:
+    if not granted:  # the grant went while it was generating: end it (its worker stops), show nothing of it
+        plan_bus().stop(run_id)
         runs.finish_run(run_id, RunStatus.FAILED, "", "Access to the namespace was revoked before streaming.")
-        events = replay(_detached_run(run_id), allowed)
-    elif runs.claim_stream(run_id):
-        events = generate(StreamJob(run_id, messages, allowed), model_client())
+        events = replay(stored_run(run_id), allowed)
     else:
-        events = replay(_detached_run(run_id), allowed)
+        events = follow(run_id, plan_bus(), allowed, request.headers.get("Last-Event-ID"))
+    # A stream may last minutes: it holds no pooled connection between its short reads.
+    db.session.close()
     response = Response(stream_with_context(events), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
     return response
-
-
-def _detached_run(run_id):
-    """The run as stored now, read and released at once."""
-    run = db.session.get(PlanRun, run_id)
-    db.session.close()
-    return run
 
 
 @bp.post("/runs/<int:run_id>/stop")
@@ -186,7 +178,7 @@ def stop(run_id):
     """Stop a streaming plan (its owner only); the stream ends at the next chunk."""
     run = _owned_run(run_id)
     message = "Stopping…" if run.status == RunStatus.STREAMING else "This plan has already ended."
-    runs.request_stop(run)
+    runs.request_stop(run, plan_bus())
     if not is_htmx():
         return redirect(url_for("plans.show", run_id=run_id), 303)
     return render("plans/_alert.html", message=message, level="info")

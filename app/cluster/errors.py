@@ -22,6 +22,10 @@ class Conflict(ClusterError):
     """The object already exists or changed underneath us (409)."""
 
 
+class Gone(ClusterError):
+    """A watch's resourceVersion is too old (410): list again."""
+
+
 class Unavailable(ClusterError):
     """The API server cannot be reached or answered with an error; `since` is when that began."""
 

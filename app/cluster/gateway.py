@@ -22,7 +22,7 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from app.cluster import paths
-from app.cluster.errors import (ClusterError, Conflict, Forbidden, InvalidName,  # noqa: F401 - re-exported
+from app.cluster.errors import (ClusterError, Conflict, Forbidden, Gone, InvalidName,  # noqa: F401 - re-exported
                                 NotFound, Unavailable)
 from app.config import Config, default_kubeconfig
 from app.redact import strip_secret_values
@@ -166,7 +166,16 @@ class Gateway:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise Unavailable(f"cannot reach the API server: {_short(exc)}",
                               since=self._mark_down()) from None
-        status = response.status
+        self._check_status(response.status, data)
+        if raw:
+            return data
+        payload = json.loads(data) if data else {}
+        if _is_secrets_path(path):
+            _strip_secret_values(payload)
+        return payload
+
+    def _check_status(self, status, data):
+        """Raise the domain error for an HTTP status; note that the API server answers."""
         if status >= 500:
             raise Unavailable(f"API server error {status}: {_message(data)}",
                               since=self._mark_down(), status=status)
@@ -177,18 +186,60 @@ class Gateway:
             raise NotFound(_message(data), status=status)
         if status == 409:
             raise Conflict(_message(data), status=status)
+        if status == 410:
+            raise Gone(_message(data), status=status)
         if status >= 400:
             raise ClusterError(f"API server refused the request ({status}): {_message(data)}",
                                status=status)
-        if raw:
-            return data
-        payload = json.loads(data) if data else {}
-        if _is_secrets_path(path):
-            _strip_secret_values(payload)
-        return payload
 
     def get(self, api, path, **query):
         return self.request(api, "GET", path, query=query)
+
+    def watch(self, api, path, resource_version, timeout_seconds=300):
+        """Yield (type, object) of a watch on a collection from `resource_version` (bookmarks
+        included); ends when the server ends the watch. Gone when the version is too old (list
+        again), Unavailable when the API server cannot be reached."""
+        paths.check_path(path)
+        query = [("watch", "true"), ("resourceVersion", resource_version), ("allowWatchBookmarks", "true"),
+                 ("timeoutSeconds", str(int(timeout_seconds)))]
+        method, url, headers, _, _ = api.param_serialize("GET", path, query_params=query,
+                                                         header_params={"Accept": "application/json"},
+                                                         auth_settings=["BearerToken"])
+        connect = self.timeout[0] if isinstance(self.timeout, tuple) else self.timeout
+        try:
+            response = api.call_api(method, url, header_params=headers, _request_timeout=(connect, timeout_seconds + 30))
+            if response.status != 200:
+                self._check_status(response.status, response.read())
+            self.unavailable_since = None
+            pending = b""
+            for chunk in response.response.stream(16 * 1024, decode_content=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event.get("object") or {}
+                    if event.get("type") == "ERROR":
+                        code = obj.get("code")
+                        if code == 410:
+                            raise Gone(obj.get("message") or "too old resource version", status=410)
+                        raise ClusterError(f"the watch failed: {obj.get('message') or code}", status=code)
+                    yield event.get("type"), obj
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unavailable(f"cannot reach the API server: {_short(exc)}", since=self._mark_down()) from None
+
+    def results_path(self):
+        return f"{RESULTS_PATH}/namespaces/{paths.namespace_segment(self.k8sgpt_namespace)}/results"
+
+    def list_results_with_version(self):
+        """(K8sGPT Results, the list's resourceVersion) as the app: where a watch starts."""
+        data = self.get(self.as_app(), self.results_path())
+        return data.get("items", []), (data.get("metadata") or {}).get("resourceVersion") or "0"
+
+    def watch_results(self, resource_version, timeout_seconds=300):
+        """Changes to the K8sGPT Results after `resource_version` (see watch)."""
+        return self.watch(self.as_app(), self.results_path(), resource_version, timeout_seconds)
 
     # -- typed helpers ---------------------------------------------------
 

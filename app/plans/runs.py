@@ -1,13 +1,11 @@
-"""The PlanRun lifecycle: create, claim the stream, stop, finish, sweep, and history queries."""
+"""The PlanRun lifecycle: create, start (by a worker), progress, stop, finish, reap and sweep, and history queries."""
 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from app.access import Access
 from app.extensions import db
@@ -16,9 +14,6 @@ from app.plans.core.prompts import prompt_as_text
 from app.plans.core.vocabulary import RunStatus
 
 HISTORY_LIMIT = 20
-UNOPENED_GRACE_SECONDS = 60
-_STOPS_KEY = "codex_plan_stops"
-_stops_lock = threading.Lock()
 
 
 def create_run(user_id, result_name, finding, mode, user_context="", model="", messages=None,
@@ -42,20 +37,66 @@ def create_run(user_id, result_name, finding, mode, user_context="", model="", m
     return run
 
 
-def claim_stream(run_id):
-    """Mark the run's stream as opened; False when it was opened before or is not streaming."""
+def start_run(run_id):
+    """A worker starts the run: mark it started and return its messages (None: it is not generating)."""
     with db.engine.begin() as connection:  # not the session: its objects stay loaded
-        result = connection.execute(
-            sa.update(PlanRun)
-            .where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING, PlanRun.stream_opened_at.is_(None))
-            .values(stream_opened_at=utcnow())
-        )
-    return result.rowcount == 1
+        started = connection.execute(
+            sa.update(PlanRun).where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING)
+            .values(stream_opened_at=utcnow())).rowcount == 1
+        if not started:
+            return None
+        return json.loads(connection.scalar(sa.select(PlanRun.prompt_messages).where(PlanRun.id == run_id)) or "[]")
+
+
+def save_progress(run_id, output_text, first_token_at=None):
+    """The text written so far (a restart loses nothing finished); only while the run is generating."""
+    values = {"output_text": output_text}
+    if first_token_at is not None:
+        values["first_token_at"] = first_token_at
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(PlanRun).where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING)
+                           .values(**values))
+
+
+def status_of(run_id):
+    """(status, error message) as stored now."""
+    with db.engine.connect() as connection:
+        row = connection.execute(sa.select(PlanRun.status, PlanRun.error_message).where(PlanRun.id == run_id)).first()
+    return (row[0], row[1] or "") if row else (RunStatus.FAILED, "")
+
+
+def generating_ids(older_than):
+    """Runs generating for more than `older_than` seconds (the reaper asks the bus about each)."""
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    with db.engine.connect() as connection:
+        return list(connection.scalars(sa.select(PlanRun.id).where(PlanRun.status == RunStatus.STREAMING,
+                                                                    PlanRun.created_at < cutoff)))
+
+
+def nothing_streamed(run_id):
+    with db.engine.connect() as connection:
+        return not connection.scalar(sa.select(PlanRun.output_text).where(PlanRun.id == run_id))
+
+
+def requeue(run_id):
+    """Forget that a lost worker started the run, before it is queued again."""
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(PlanRun).where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING)
+                           .values(stream_opened_at=None, first_token_at=None))
+
+
+def interrupt(run_id, message):
+    """Mark a run lost with its worker interrupted, its text kept; False if it had ended meanwhile."""
+    with db.engine.begin() as connection:
+        return connection.execute(
+            sa.update(PlanRun).where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING)
+            .values(status=RunStatus.INTERRUPTED, error_message=message, finished_at=utcnow())).rowcount == 1
 
 
 def finish_run(run_id, status, output_text, error_message=None, usage=None, model=None,
-               first_token_at=None):
-    """Record the end of a run: status, text, tokens and timings."""
+               first_token_at=None, if_generating=False):
+    """Record the end of a run: status, text, tokens and timings (`if_generating`: only if nothing
+    else ended it meanwhile, as a worker finishing a run that a revoke ended)."""
     values = dict(status=status, output_text=output_text, error_message=error_message,
                   finished_at=utcnow())
     if usage is not None:
@@ -64,13 +105,15 @@ def finish_run(run_id, status, output_text, error_message=None, usage=None, mode
         values["model"] = model[:200]
     if first_token_at is not None:
         values["first_token_at"] = first_token_at
-    # A short transaction of its own: the stream generator holds no session between chunks.
+    where = [PlanRun.id == run_id] + ([PlanRun.status == RunStatus.STREAMING] if if_generating else [])
+    # A short transaction of its own: a worker holds no session between chunks.
     with db.engine.begin() as connection:
-        connection.execute(sa.update(PlanRun).where(PlanRun.id == run_id).values(**values))
+        connection.execute(sa.update(PlanRun).where(*where).values(**values))
 
 
-def request_stop(run):
-    """Ask a streaming run to stop; a run whose stream never opened is stopped at once."""
+def request_stop(run, bus):
+    """Ask a generating run to stop, from any replica: its worker sees the flag within a second; a
+    run no worker has started yet is stopped at once."""
     if run.status != RunStatus.STREAMING:
         return
     db.session.execute(sa.update(PlanRun).where(PlanRun.id == run.id).values(stop_requested=True))
@@ -80,32 +123,13 @@ def request_stop(run):
         .values(status=RunStatus.STOPPED, error_message="Stopped before the plan started.", finished_at=utcnow())
     )
     db.session.commit()
-    event = _stop_events().get(run.id)
-    if event is not None:
-        event.set()
+    bus.stop(run.id)
 
 
 def stop_requested_in_db(run_id):
-    """Read the stop flag on a short-lived connection (the stream holds none between chunks)."""
+    """Read the stop flag on a short-lived connection (a worker holds none between chunks)."""
     with db.engine.connect() as connection:
         return bool(connection.scalar(sa.select(PlanRun.stop_requested).where(PlanRun.id == run_id)))
-
-
-def _stop_events():
-    return current_app.extensions.setdefault(_STOPS_KEY, {})
-
-
-def register_stream(run_id):
-    """An in-process stop flag for a run streamed by this process."""
-    event = threading.Event()
-    with _stops_lock:
-        _stop_events()[run_id] = event
-    return event
-
-
-def unregister_stream(run_id):
-    with _stops_lock:
-        _stop_events().pop(run_id, None)
 
 
 def sweep_stale_runs(max_age_seconds):
@@ -155,16 +179,13 @@ def history_for(kind, namespace, name, limit=HISTORY_LIMIT):
 
 
 def recent_counts(user_id, stale_after_seconds):
-    """(runs streaming now, runs started in the last minute) for one user."""
+    """(runs generating now, runs started in the last minute) for one user. Every run is a job that
+    runs to its end, followed or not, so every generating run holds a slot."""
     now = utcnow()
-    # A run whose stream was never opened within a minute was abandoned (dialog closed while
-    # Generate was in flight): it no longer holds a slot.
     streaming = db.session.scalar(
         sa.select(sa.func.count(PlanRun.id)).where(
             PlanRun.user_id == user_id, PlanRun.status == RunStatus.STREAMING,
-            PlanRun.created_at >= now - timedelta(seconds=stale_after_seconds),
-            sa.or_(PlanRun.stream_opened_at.is_not(None),
-                   PlanRun.created_at >= now - timedelta(seconds=UNOPENED_GRACE_SECONDS))))
+            PlanRun.created_at >= now - timedelta(seconds=stale_after_seconds)))
     last_minute = db.session.scalar(
         sa.select(sa.func.count(PlanRun.id)).where(
             PlanRun.user_id == user_id, PlanRun.created_at >= now - timedelta(seconds=60)))

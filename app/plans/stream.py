@@ -1,52 +1,36 @@
-"""The server-sent event stream of one run: the model's text rendered as it arrives.
+"""The server-sent event stream of one run: it follows the run's events on the bus (app.plans.bus),
+from any replica, while a worker writes the plan (app.plans.worker).
 
 The generator runs after the response headers are sent, inside ``stream_with_context``; it never
-touches the Flask session or ``current_user`` (everything it needs is captured before), and it
-writes only the run's own row. Every few chunks the whole accumulated text is rendered again
-through ``app.plans.core.markdown`` and sent as one ``plan`` event (simple, and a half-written
-Markdown construct can never leave unsafe HTML behind). Those renders are ``streaming``: the command
-still being written gets its badge only once complete. The last ``plan`` event renders the final text
-(every command badged) and the last event is always ``done``.
+touches the Flask session or ``current_user`` (everything it needs is captured before) and writes
+nothing. Each pass takes every event that arrived and renders the whole text so far again through
+``app.plans.core.markdown`` as one ``plan`` event (a half-written Markdown construct can never leave
+unsafe HTML behind), whose SSE id is the last event it includes: a browser that reconnects sends it
+back as Last-Event-ID and receives exactly what it missed. Those renders are ``streaming``: the
+command still being written gets its badge only once complete. The last ``plan`` event renders the
+stored final text (every command badged) and the last event is always ``done``. Closing the stream
+ends nothing but the following: the run goes on.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import render_template
 
-from app.models import utcnow
+from app.extensions import db
+from app.models import PlanRun
+from app.plans.bus import END, TEXT, PlanBus
 from app.plans.core.commands import extract_commands
 from app.plans.core.markdown import render_plan
-from app.plans.core.model_client import ModelError, StreamDone, TextDelta
 from app.plans.core.vocabulary import RunStatus
-from app.plans import runs
+from app.web.sse import sse_event
 
-RENDER_EVERY_CHUNKS = 24
-RENDER_EVERY_SECONDS = 0.3
-STOP_POLL_SECONDS = 0.5
+FOLLOW_BLOCK_SECONDS = 0.3  # how long one pass waits for events (also what coalesces renders)
+DB_CHECK_SECONDS = 1.0  # with no events, how often the stored run is looked at
+KEEPALIVE_SECONDS = 15.0  # a comment line keeps proxies from closing an idle stream
 DONE_TEMPLATE = "plans/_done.html"
-
-
-def sse_event(event, data=""):
-    """One SSE event; every line of data gets its own ``data:`` field.
-
-    A browser ends an SSE line at CR, LF or CRLF, so a bare CR in model output would otherwise
-    start a field of its own (``\revent: done``): every line break is normalized to LF first.
-    """
-    text = (data or "").replace("\r\n", "\n").replace("\r", "\n")
-    lines = "".join(f"data: {line}\n" for line in text.split("\n"))
-    return f"event: {event}\n{lines}\n"
-
-
-@dataclass
-class StreamJob:
-    """What the generator needs, captured in the view before streaming starts."""
-
-    run_id: int
-    messages: list
-    allowed_namespaces: tuple | None  # None: administrator, no namespace is flagged
 
 
 def _done(run_id, status, message, text):
@@ -56,59 +40,79 @@ def _done(run_id, status, message, text):
                                              message=message, text=text, actionable=actionable))
 
 
-def replay(run, allowed):
-    """Events for a run that is no longer streaming (a reconnect or a second window)."""
-    yield sse_event("plan", render_plan(run.output_text, allowed, streaming=run.status == RunStatus.STREAMING))
-    message = run.error_message or ("This plan is already streaming in another window."
-                                    if run.status == RunStatus.STREAMING else "")
-    yield _done(run.id, run.status, message, run.output_text)
+def replay(run, allowed, event_id=None):
+    """Events for a run as stored (finished before its events could be followed, or they expired)."""
+    yield sse_event("plan", render_plan(run.output_text, allowed, streaming=run.status == RunStatus.STREAMING),
+                    event_id)
+    yield _done(run.id, run.status, run.error_message or "", run.output_text)
 
 
-def generate(job, model_client):
-    """Yield SSE events for one run while recording its progress; see the module docstring."""
-    stop_event = runs.register_stream(job.run_id)
-    text, status, error, done = "", RunStatus.STREAMING, None, None
-    first_token_at = None
-    pending, last_render, last_poll = 0, 0.0, time.monotonic()
-    plan = model_client.stream_plan(job.messages)
-    try:
-        yield ": stream open\n\n"
-        for event in plan:
-            if isinstance(event, StreamDone):
-                done = event
-                continue
-            if isinstance(event, TextDelta):
-                text += event.text
-                pending += 1
-                first_token_at = first_token_at or utcnow()
-            now = time.monotonic()
-            if pending and (last_render == 0.0 or pending >= RENDER_EVERY_CHUNKS
-                            or now - last_render >= RENDER_EVERY_SECONDS):
-                yield sse_event("plan", render_plan(text, job.allowed_namespaces, streaming=True))
-                pending, last_render = 0, now
-            if now - last_poll >= STOP_POLL_SECONDS:  # Stop may have been posted to another worker
-                last_poll = now
-                if runs.stop_requested_in_db(job.run_id):
-                    stop_event.set()
-            if stop_event.is_set():
-                status, error = RunStatus.STOPPED, "Stopped by the user."
-                break
-        else:
-            status = RunStatus.DONE
-    except ModelError as exc:
-        status, error = RunStatus.FAILED, exc.user_message
-    except Exception:  # noqa: BLE001 - a bug must still end the run and the stream cleanly
-        current_app.logger.exception("plan run %s failed", job.run_id)
-        status, error = RunStatus.FAILED, "The plan failed because of an unexpected error. It has been logged."
-    except GeneratorExit:
-        plan.close()
-        runs.finish_run(job.run_id, RunStatus.STOPPED, text, "The browser closed the stream.",
-                        first_token_at=first_token_at)
-        raise
-    finally:
-        runs.unregister_stream(job.run_id)
-    plan.close()
-    runs.finish_run(job.run_id, status, text, error, usage=done.usage if done else None,
-                    model=done.model if done else None, first_token_at=first_token_at)
-    yield sse_event("plan", render_plan(text, job.allowed_namespaces))
-    yield _done(job.run_id, status, error or "", text)
+def stored_run(run_id):
+    """The run as stored now, read and released at once (a follower holds no connection)."""
+    run = db.session.get(PlanRun, run_id, populate_existing=True)  # written elsewhere since it was loaded
+    db.session.expunge_all()
+    db.session.close()
+    return run
+
+
+def _resume(bus: PlanBus, run_id: int, last_event_id: str | None) -> tuple[str, str | None]:
+    """(the text up to Last-Event-ID, that id) -- ("", None) when it is not one of the run's events."""
+    wanted = bus.valid_id(last_event_id)
+    if wanted is None:
+        return "", None
+    text = ""
+    for event in bus.events(run_id, None, 0):
+        if event.kind == TEXT:
+            text += event.data
+        if event.id == wanted:
+            return text, wanted
+    return "", None
+
+
+def follow(run_id, bus: PlanBus, allowed, last_event_id=None):
+    """Yield SSE events for one run as its worker writes it; see the module docstring."""
+    yield ": following\n\n"
+    text, after = _resume(bus, run_id, last_event_id)
+    last_check, last_sent = 0.0, time.monotonic()  # a run that ended long ago is replayed at once
+    while True:
+        try:
+            events = bus.events(run_id, after, FOLLOW_BLOCK_SECONDS)
+        except Exception:  # noqa: BLE001 - Redis away: follow the stored run until it is back
+            events = []
+            time.sleep(FOLLOW_BLOCK_SECONDS)
+        ended = None
+        for event in events:
+            after = event.id
+            if event.kind == TEXT:
+                text += event.data
+            elif event.kind == END:
+                ended = json.loads(event.data or "{}")
+        now = time.monotonic()
+        if ended is not None:
+            run = stored_run(run_id)
+            final = run.output_text if run is not None else text
+            yield sse_event("plan", render_plan(final, allowed), after)
+            status = run.status if run is not None else ended.get("status", RunStatus.FAILED)
+            message = (run.error_message if run is not None else ended.get("message")) or ""
+            yield _done(run_id, status, message, final)
+            return
+        if events:
+            yield sse_event("plan", render_plan(text, allowed, streaming=True), after)
+            last_sent = now
+            continue
+        if now - last_check >= DB_CHECK_SECONDS:
+            last_check = now
+            run = stored_run(run_id)
+            if run is None or run.status != RunStatus.STREAMING:  # ended without events to follow
+                if run is not None:
+                    yield from replay(run, allowed, after)
+                return
+            if after is None and run.output_text and run.output_text != text:
+                # Written by a process whose bus this one cannot read (in-process buses, several
+                # processes): follow the text it saves every second instead.
+                text = run.output_text
+                yield sse_event("plan", render_plan(text, allowed, streaming=True))
+                last_sent = now
+        if now - last_sent >= KEEPALIVE_SECONDS:
+            last_sent = now
+            yield ": still generating\n\n"

@@ -1,6 +1,7 @@
 """Every way a plan can fail: the model server, the grants, the finding, the browser."""
 
 import html
+import time
 from datetime import timedelta
 
 import pytest
@@ -60,13 +61,22 @@ def test_namespace_revoked_between_dialog_and_generate(app, world, dev, revoke):
     assert latest_run(app) is None
 
 
-def test_namespace_revoked_between_generate_and_stream(app, world, dev, revoke):
-    url = stream_url(generate(dev, world["results"]["a"]))
+def test_namespace_revoked_while_the_plan_is_generating(app, world, dev, revoke):
+    url = stream_url(generate(dev, world["results"]["a"], context="[[planner:slow_ms=60]]"))
     revoke(dev.user_id, world["ns_a"])
     events = parse_events(dev.get(url).get_data(as_text=True))
     assert events[-1].name == "done" and "revoked" in events[-1].data
+    assert "kubectl" not in events[0].data  # nothing of what the worker wrote is shown
+    time.sleep(1.5)  # the worker sees the stop within a second, and must not write its text back
     run = get_run(app, run_id_of(url))
     assert run.status == "failed" and run.output_text == ""
+    assert dev.get(url).status_code == 404  # and afterwards it is history the user may not see
+
+
+def test_a_plan_finished_before_the_revoke_is_not_shown_after_it(app, world, dev, revoke):
+    run_id, _ = generate_and_stream(dev, world["results"]["a"])
+    revoke(dev.user_id, world["ns_a"])
+    assert dev.get(f"/plans/runs/{run_id}/stream").status_code == 404
 
 
 def test_finding_that_disappeared(app, world, dev, kube):
@@ -83,17 +93,23 @@ def test_finding_that_disappeared(app, world, dev, kube):
     assert "<dialog" in dialog.get_data(as_text=True)  # shown in a dialog, not swallowed
 
 
-def test_browser_that_disconnects_stops_the_run(app, world, dev):
-    url = stream_url(generate(dev, world["results"]["a"], context="[[planner:slow_ms=40]]"))
+def test_a_browser_that_disconnects_leaves_the_plan_to_be_finished(app, world, dev):
+    """The plan is a job: closing the tab ends the following, not the plan; reopening shows it whole."""
+    url = stream_url(generate(dev, world["results"]["a"], context="[[planner:slow_ms=20]]"))
     response = dev.get(url, buffered=False)
     chunks = iter(response.response)
     received = ""
     while "event: plan" not in received:
         received += next(chunks).decode()
     response.close()  # what the server sees when the browser goes away
-    run = get_run(app, run_id_of(url))
-    assert run.status == "stopped" and "browser closed" in run.error_message
-    assert run.output_text and run.finished_at is not None
+    run_id = run_id_of(url)
+    deadline = time.monotonic() + 30
+    while get_run(app, run_id).status == "streaming" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    run = get_run(app, run_id)
+    assert run.status == "done" and run.error_message is None and "kubectl" in run.output_text
+    events = parse_events(dev.get(url).get_data(as_text=True))  # a second window, afterwards
+    assert [e.name for e in events][-2:] == ["plan", "done"]
 
 
 def test_runs_left_streaming_by_a_crash_are_marked_interrupted(app, world, dev):
@@ -135,7 +151,8 @@ def test_stop_ends_generation(app, world, dev):
     assert len(run.output_text) < len(get_run(app, full_run_id).output_text)
 
 
-def test_stop_before_the_stream_opens(app, world, dev):
+@pytest.mark.plan_config(CODEX_PLAN_WORKERS=0)  # no worker takes it: the run waits in the queue
+def test_stop_before_a_worker_starts_it(app, world, dev):
     url = stream_url(generate(dev, world["results"]["a"]))
     run_id = run_id_of(url)
     assert dev.submit(f"/plans/runs/{run_id}/stop", htmx=True).status_code == 200

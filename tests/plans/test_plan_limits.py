@@ -7,7 +7,8 @@ from tests.plans.plan_helpers import generate, generate_and_stream
 
 @pytest.mark.plan_config(CODEX_PLAN_MAX_CONCURRENT=1)
 def test_concurrent_runs_are_limited(app, world, dev):
-    assert generate(dev, world["results"]["a"]).status_code == 200  # streaming, not yet read
+    slow = "[[planner:slow_ms=50]]"
+    assert generate(dev, world["results"]["a"], context=slow).status_code == 200  # generating, nobody follows
     response = generate(dev, world["results"]["a"])
     assert response.status_code == 429
     assert "the limit is 1 at a time" in response.get_data(as_text=True)
@@ -34,15 +35,21 @@ def test_dialog_targets_error_responses_at_its_alert_region(world, dev):
 
 
 @pytest.mark.plan_config(CODEX_PLAN_MAX_CONCURRENT=1)
-def test_a_run_whose_stream_never_opened_frees_its_slot(app, world, dev):
-    from datetime import timedelta
+def test_a_generate_without_javascript_is_written_and_frees_its_slot(app, world, dev):
+    """No browser ever follows it: the worker writes it to the end, and the slot is free again."""
+    import time
 
-    from app.extensions import db
-    from app.models import PlanRun, utcnow
+    from tests.plans.plan_helpers import get_run
 
-    with app.app_context():
-        db.session.add(PlanRun(user_id=dev.user_id, result_name=world["results"]["a"], finding_kind="Pod",
-                               finding_namespace=world["ns_a"], finding_name="api-0", mode="remediation",
-                               status="streaming", created_at=utcnow() - timedelta(minutes=2)))
-        db.session.commit()
-    assert generate(dev, world["results"]["a"]).status_code == 200
+    first = generate(dev, world["results"]["a"], htmx=False)
+    assert first.status_code == 303
+    run_id = int(first.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    page = dev.get(first.headers["Location"]).get_data(as_text=True)
+    assert '<noscript><meta http-equiv="refresh"' in page or "status-done" in page  # refreshes itself while it grows
+    deadline = time.monotonic() + 30
+    while get_run(app, run_id).status == "streaming" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert get_run(app, run_id).status == "done"
+    done_page = dev.get(first.headers["Location"]).get_data(as_text=True)
+    assert "http-equiv=\"refresh\"" not in done_page and "kubectl" in done_page
+    assert generate(dev, world["results"]["a"], htmx=False).status_code == 303

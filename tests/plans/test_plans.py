@@ -69,7 +69,8 @@ def test_prompt_carries_finding_user_and_live_context_but_no_secret(app, world, 
 
 
 def test_plan_streams_in_order_and_ends_with_done(app, world, dev):
-    run_id, events = generate_and_stream(dev, world["results"]["a"])
+    # A little slower than the planner can: the stream follows a plan still being written.
+    run_id, events = generate_and_stream(dev, world["results"]["a"], context="[[planner:slow_ms=10]]")
     names = [event.name for event in events]
     assert names[-1] == "done" and names.count("done") == 1
     assert set(names[:-1]) == {"plan"} and len(names) >= 3

@@ -3,7 +3,7 @@ and the YAML view redacts what the README says it does (literal env values under
 names, token-like annotation values, kubectl's last-applied copy)."""
 
 from app.kinds import get_kind
-from app.plans.stream import sse_event
+from app.web.sse import sse_event
 from app.resources.yaml_view import object_yaml
 from tests.plans.plan_helpers import parse_events
 

@@ -27,6 +27,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from tests.support.child_process import REPO, ChildProcess, free_port
 
 START_TIMEOUT = 90  # seconds; a cold import on a busy 2-core machine is slow
@@ -92,6 +94,14 @@ class AppServer:
         """Migrate the fresh database and make user ids start at a random high number."""
         self.flask("users", "list")  # create_app migrates on every start, CLI included
         floor = random.randint(1_000_000, 1_900_000_000)
+        url = self.env["CODEX_DATABASE_URL"]
+        if url.startswith("postgresql"):  # a sequence: move it (replicas sharing it may each do so)
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('users', 'id'), :floor)"),
+                             {"floor": floor})
+            engine.dispose()
+            return
         with sqlite3.connect(self.db_path) as conn:
             conn.execute("INSERT INTO users (id, username, is_admin, is_disabled, rbac_pending, "
                          "created_at) VALUES (?, '_id-floor', 0, 1, 0, CURRENT_TIMESTAMP)",

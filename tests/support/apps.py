@@ -23,9 +23,14 @@ def build_app(settings: dict, base: type = TestConfig, client_class=None):
 
 
 def close_app(app) -> None:
-    """Close the app's cluster connections, its database session and its connection pool."""
+    """Stop the app's plan workers; close its cluster connections, database session and pool."""
     from app.cluster.gateway import gateway
+    from app.plans import shutdown
+    from app.result_store import WATCH_KEY
 
+    shutdown(app)
+    if WATCH_KEY in app.extensions:  # the Results watch thread ends at its next change
+        app.extensions[WATCH_KEY].set()
     with app.app_context():
         gateway().close()
         db.session.remove()

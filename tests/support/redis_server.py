@@ -61,6 +61,11 @@ class RedisServer:
             raise
         return self
 
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port (empty: nothing is persisted)."""
+        self.child.stop()
+        self.start()
+
     def stop(self) -> None:
         """Stop the server's process group (idempotent) and remove its directory."""
         self.child.stop()
