@@ -135,7 +135,8 @@ class PlannerHandler(BaseHTTPRequestHandler):
             cut = switches.get("cut_after", config.cut_after_chunks)
             delay = switches.get("slow_ms", config.delay_ms)
             include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-            return self._stream(request, plan, finish_reason, delay, cut, include_usage)
+            return self._stream(request, plan, finish_reason, delay, cut, include_usage,
+                                error_after=switches.get("error_after"))
         return self._json(200, completion_body(request, plan, finish_reason))
 
     # -- helpers -----------------------------------------------------------------------------
@@ -178,7 +179,7 @@ class PlannerHandler(BaseHTTPRequestHandler):
         self._json(status, error_body(message, type_, code or default_code, param), headers)
 
     def _stream(self, request: dict, plan: str, finish_reason: str, delay_ms: int, cut_after: int | None,
-                include_usage: bool):
+                include_usage: bool, error_after: int | None = None):
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
         base = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
                 "model": request["model"], "system_fingerprint": "offline-planner"}
@@ -194,6 +195,12 @@ class PlannerHandler(BaseHTTPRequestHandler):
             for number, piece in enumerate(chunks):
                 if cut_after is not None and number >= cut_after:
                     return self._cut()
+                if error_after is not None and number >= error_after:
+                    # What an overloaded server sends once the 200 is out: an error event, then the end.
+                    self._send_event({"error": {"message": "The server is overloaded (503); try again later.",
+                                                "type": "server_error", "code": "overloaded"}})
+                    self._send_chunk(b"")
+                    return None
                 if delay_ms:
                     time.sleep(delay_ms / 1000)
                 self._send_event(dict(base, choices=[{"index": 0, "delta": {"content": piece},

@@ -220,3 +220,16 @@ def test_a_redis_restart_mid_plan_loses_nothing(request, tmp_path, sqlite_templa
             run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING)
     assert run.status == RunStatus.DONE and run.output_text == expected
     assert events[-1][1] == "done" and "Plan finished" in events[-1][2]
+
+
+def test_a_model_server_failing_mid_plan_ends_the_run_with_a_clear_message(replicas):
+    """An error event after the 200 (what an overloaded server sends): failed, said in words, text kept."""
+    app = replicas()
+    run_id = _run(app, "[[planner:slow_ms=5,error_after=12]] overload me")
+    with app.test_request_context():
+        submit(run_id)
+    run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING)
+    assert run.status == RunStatus.FAILED and "failed in the middle of the plan" in run.error_message
+    assert "overloaded" in run.error_message and run.output_text  # what came before the error is kept
+    events = _follow(app, run_id)
+    assert events[-1][1] == "done" and "failed in the middle of the plan" in events[-1][2]

@@ -93,6 +93,13 @@ def test_stream_cut_midway_keeps_the_partial_plan(model):
     assert error.status == "stream_cut" and "partial plan is kept" in error.user_message
 
 
+def test_an_error_event_mid_stream_is_a_server_error_with_the_partial_plan_kept(model):
+    deltas, error = collect_until_error(model, simple_messages("[[planner:error_after=9]]"), ModelServerError)
+    assert len(deltas) == 9
+    assert "failed in the middle of the plan" in error.user_message and "overloaded" in error.user_message
+    assert "partial plan is kept" in error.user_message
+
+
 def test_server_wide_cut_switch():
     with PlannerProcess("--cut-after-chunks", "7", "--delay-ms", "0") as planner:
         model = ModelClient(ModelSettings(base_url=planner.base_url))

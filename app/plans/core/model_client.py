@@ -143,6 +143,9 @@ def translate_error(exc: openai.OpenAIError, settings: ModelSettings, streaming:
         return ModelServerError(f"The model server at {where} failed with HTTP {status}. Try again later.", detail)
     if isinstance(exc, openai.APIStatusError):
         return ModelRequestRejected(f"The model server at {where} rejected the request (HTTP {status}).", detail)
+    if streaming and type(exc) is openai.APIError:  # an error event after the 200 (e.g. overloaded)
+        return ModelServerError(f"The model server at {where} failed in the middle of the plan "
+                                f"({str(detail)[:200]}); the partial plan is kept. Try again later.", detail)
     return ModelError(f"The model server at {where} returned an unexpected answer.", detail)
 
 
