@@ -79,6 +79,8 @@ class Config:
     # One list-and-watch of Results per process keeps the store current and pushes changed rows to
     # open dashboards (off: the store re-reads every CODEX_RESULTS_MAX_AGE s when asked).
     CODEX_RESULTS_WATCH = _flag("CODEX_RESULTS_WATCH", True)
+    # Open dashboard push streams per process (each holds a server thread); beyond, pages poll.
+    CODEX_PUSH_STREAMS = int(_env("CODEX_PUSH_STREAMS", "32"))
     CODEX_LIST_CACHE_TTL = float(_env("CODEX_LIST_CACHE_TTL", "5"))  # resource-table rows reuse, s
     CODEX_IMPERSONATION = _flag("CODEX_IMPERSONATION", True)
     CODEX_USERS_NAMESPACE = _env("CODEX_USERS_NAMESPACE", "cluster-codex-users")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, stream_with_context, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from app.access import actions_enabled, approval_by_admin, is_admin
+from app.access import access_for, actions_enabled, approval_by_admin, is_admin
 from app.actions import approvals, records, verification
 from app.cluster.gateway import gateway
 from app.extensions import db
-from app.models import PlanRun
+from app.models import PlanRun, User
 from app.plans import model_client, plan_bus, runs, submit
 from app.plans.cluster_context import FindingGone, gathered_kinds, live_context, load_finding
 from app.plans.core.plan_steps import plan_steps
@@ -20,13 +20,15 @@ from app.plans.core.markdown import render_plan
 from app.plans.core.prompts import PromptError, build_messages, clean_user_context
 from app.plans.core.vocabulary import MODE_LABELS, MODES, RunStatus
 from app.plans.limits import PlanLimitReached, check_limits, reserve_run
-from app.plans.stream import follow, replay, stored_run
+from app.plans.stream import follow, revoked
 from app.web.current import current_access, current_reader, readable_run_or_404
 from app.web.htmx import is_htmx, render
+from app.web.sse import sse_response
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
 DIALOG_ID = re.compile(r"plan-[0-9a-f]{12}")
+QUEUE_DOWN = "The plan could not be queued: the server's job queue cannot be reached right now. Try again in a moment."
 # One answer for "gone" and "not yours": a finding outside the user's grants must look exactly
 # like one that does not exist (same status, same body), and neither stores a run.
 UNAVAILABLE_MESSAGE = ("This finding is not available: K8sGPT no longer reports it (the problem may "
@@ -119,11 +121,16 @@ def create():
                           finding=finding, mode=mode, user_context=user_context,
                           model=model_client().settings.model, messages=messages,
                           context_kinds=gathered_kinds(finding, gathered))
-        submit(run.id)  # a worker writes it now, whether or not a browser follows
     except PromptError as exc:
         return _form_error(result_name, mode, raw_context, str(exc), 422)
     except PlanLimitReached as exc:
         return _form_error(result_name, mode, raw_context, exc.message, 429, exc.retry_after)
+    try:
+        submit(run.id)  # a worker writes it now, whether or not a browser follows
+    except Exception:  # noqa: BLE001 - the queue (Redis) cannot be reached: say so, hold no slot
+        current_app.logger.warning("plan run %s could not be queued", run.id, exc_info=True)
+        runs.finish_run(run.id, RunStatus.FAILED, "", QUEUE_DOWN)
+        return _form_error(result_name, mode, raw_context, QUEUE_DOWN, 503, 5)
     if not is_htmx():
         return redirect(url_for("plans.show", run_id=run.id), 303)
     return render("plans/dialog.html", block="stream", run=run, dialog_id=_dialog_id(result_name, mode))
@@ -159,23 +166,29 @@ def stream(run_id):
         # A finished plan is history: after a revoke even its owner may not replay it.
         abort(404, "That plan does not exist or you may not see it.")
     if not granted:  # the grant went while it was generating: end it (its worker stops), show nothing of it
-        plan_bus().stop(run_id)
-        runs.finish_run(run_id, RunStatus.FAILED, "", "Access to the namespace was revoked before streaming.")
-        events = replay(stored_run(run_id), allowed)
+        events = revoked(run_id, plan_bus(), allowed)
     else:
-        events = follow(run_id, plan_bus(), allowed, request.headers.get("Last-Event-ID"))
+        events = follow(run_id, plan_bus(), allowed, request.headers.get("Last-Event-ID"),
+                        readable=_still_readable(current_user.id))
     # A stream may last minutes: it holds no pooled connection between its short reads.
     db.session.close()
-    response = Response(stream_with_context(events), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
-    return response
+    return sse_response(events)
+
+
+def _still_readable(user_id):
+    """For a follower: may this user still read the run, with their grants as they are now?"""
+    def readable(run):
+        user = db.session.get(User, user_id)
+        allowed = user is not None and runs.readable_by(run, user, access_for(user))
+        db.session.close()
+        return allowed
+    return readable
 
 
 @bp.post("/runs/<int:run_id>/stop")
 @login_required
 def stop(run_id):
-    """Stop a streaming plan (its owner only); the stream ends at the next chunk."""
+    """Stop a generating plan (its owner only, from any replica); its worker ends it within a second."""
     run = _owned_run(run_id)
     message = "Stopping…" if run.status == RunStatus.STREAMING else "This plan has already ended."
     runs.request_stop(run, plan_bus())

@@ -46,7 +46,15 @@ def init_app(app):
         app.extensions[SWEPT_KEY] = True
         from app.plans import runs
 
-        count = runs.sweep_stale_runs(app.config["CODEX_PLAN_STALE_AFTER"])
+        bus = app.extensions[BUS_KEY]
+
+        def alive(run_id):
+            try:
+                return bus.is_queued_or_leased(run_id)
+            except Exception:  # noqa: BLE001 - Redis away: sweep nothing rather than a live run
+                return True
+
+        count = runs.sweep_stale_runs(app.config["CODEX_PLAN_STALE_AFTER"], alive=alive)
         if count:
             app.logger.info("marked %d stale plan run(s) interrupted", count)
         if app.config["CODEX_PLAN_WORKERS_AT_START"]:

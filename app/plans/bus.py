@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import redis
 
-TEXT, END = "text", "end"
+TEXT, END, RESET = "text", "end", "reset"  # RESET: a lost run is written again, from the start
 KEEP_SECONDS = 3600  # a finished run's events stay followable this long (then the database replays it)
 
 
@@ -43,9 +43,9 @@ class PlanBus:
     def renew(self, run_id: int, worker: str, ttl: float) -> None: ...
     def release(self, run_id: int) -> None: ...
     def is_queued_or_leased(self, run_id: int) -> bool: ...
+    def may_reap(self, run_id: int) -> bool: ...
     def append(self, run_id: int, kind: str, data: str) -> str: ...
     def events(self, run_id: int, after: str | None, block: float) -> list[Event]: ...
-    def reset(self, run_id: int) -> None: ...
     def stop(self, run_id: int) -> None: ...
     def stopped(self, run_id: int) -> bool: ...
     def claim_once(self, run_id: int, what: str) -> bool: ...
@@ -65,10 +65,12 @@ class LocalBus(PlanBus):
         self._ended: dict[int, float] = {}  # run id -> monotonic time of its END event
         self._stops: set[int] = set()
         self._claims: set[tuple[int, str]] = set()
+        self._known: set[int] = set()  # runs queued here: the only ones this process may judge lost
 
     def enqueue(self, run_id):
         with self._changed:
             self._queue.append(run_id)
+            self._known.add(run_id)
             self._changed.notify_all()
 
     def take(self, worker, timeout):
@@ -90,10 +92,17 @@ class LocalBus(PlanBus):
     def release(self, run_id):
         with self._changed:
             self._leases.pop(run_id, None)
+            self._known.discard(run_id)
 
     def is_queued_or_leased(self, run_id):
         with self._changed:
             return run_id in self._queue or self._leases.get(run_id, 0) > time.monotonic()
+
+    def may_reap(self, run_id):
+        # Several processes without Redis share a database but not this bus: another process's run
+        # is neither queued nor leased here, and must not look lost.
+        with self._changed:
+            return run_id in self._known
 
     def append(self, run_id, kind, data):
         with self._changed:
@@ -116,11 +125,6 @@ class LocalBus(PlanBus):
                 if events or left <= 0:
                     return list(events)
                 self._changed.wait(left)
-
-    def reset(self, run_id):
-        with self._changed:
-            self._events.pop(run_id, None)
-            self._ended.pop(run_id, None)
 
     def stop(self, run_id):
         with self._changed:
@@ -185,6 +189,9 @@ class RedisBus(PlanBus):
     def release(self, run_id):
         self.redis.delete(self._key("lease", run_id))
 
+    def may_reap(self, run_id):
+        return True  # every replica sees the same queue and leases
+
     def is_queued_or_leased(self, run_id):
         pipe = self.redis.pipeline()
         pipe.exists(self._key("lease", run_id))
@@ -206,9 +213,6 @@ class RedisBus(PlanBus):
         if not answer:
             return []
         return [Event(event_id, fields.get("kind", TEXT), fields.get("data", "")) for event_id, fields in answer[0][1]]
-
-    def reset(self, run_id):
-        self.redis.delete(self._key("events", run_id))
 
     def stop(self, run_id):
         self.redis.set(self._key("stop", run_id), 1, ex=KEEP_SECONDS)

@@ -132,14 +132,19 @@ def stop_requested_in_db(run_id):
         return bool(connection.scalar(sa.select(PlanRun.stop_requested).where(PlanRun.id == run_id)))
 
 
-def sweep_stale_runs(max_age_seconds):
-    """Mark runs left 'streaming' longer than max_age as interrupted (crash, killed worker)."""
+def sweep_stale_runs(max_age_seconds, alive=lambda run_id: False):
+    """Mark runs left 'streaming' longer than max_age as interrupted (a crash before any reaper saw
+    them), except those `alive(run_id)` says a queue or a worker still holds."""
     cutoff = utcnow() - timedelta(seconds=max_age_seconds)
+    stale = [run_id for run_id in db.session.scalars(sa.select(PlanRun.id).where(
+        PlanRun.status == RunStatus.STREAMING, PlanRun.created_at < cutoff)) if not alive(run_id)]
+    if not stale:
+        return 0
     result = db.session.execute(
         sa.update(PlanRun)
-        .where(PlanRun.status == RunStatus.STREAMING, PlanRun.created_at < cutoff)
+        .where(PlanRun.id.in_(stale), PlanRun.status == RunStatus.STREAMING)
         .values(status=RunStatus.INTERRUPTED, finished_at=utcnow(),
-                error_message="The plan was interrupted (the server restarted or lost the stream).")
+                error_message="The plan was interrupted: the server writing it stopped before the end.")
     )
     db.session.commit()
     return result.rowcount

@@ -21,16 +21,18 @@ from flask import render_template
 
 from app.extensions import db
 from app.models import PlanRun
-from app.plans.bus import END, TEXT, PlanBus
+from app.plans import runs
+from app.plans.bus import END, RESET, TEXT, PlanBus
 from app.plans.core.commands import extract_commands
 from app.plans.core.markdown import render_plan
 from app.plans.core.vocabulary import RunStatus
-from app.web.sse import sse_event
+from app.web.sse import KEEPALIVE_SECONDS, sse_event
 
-FOLLOW_BLOCK_SECONDS = 0.3  # how long one pass waits for events (also what coalesces renders)
+FOLLOW_BLOCK_SECONDS = 0.3  # how long one pass waits for events
+RENDER_SECONDS = 0.3  # a follower renders the text at most this often
 DB_CHECK_SECONDS = 1.0  # with no events, how often the stored run is looked at
-KEEPALIVE_SECONDS = 15.0  # a comment line keeps proxies from closing an idle stream
 DONE_TEMPLATE = "plans/_done.html"
+REVOKED = "Access to the namespace was revoked while the plan was generating."
 
 
 def _done(run_id, status, message, text):
@@ -42,8 +44,7 @@ def _done(run_id, status, message, text):
 
 def replay(run, allowed, event_id=None):
     """Events for a run as stored (finished before its events could be followed, or they expired)."""
-    yield sse_event("plan", render_plan(run.output_text, allowed, streaming=run.status == RunStatus.STREAMING),
-                    event_id)
+    yield sse_event("plan", render_plan(run.output_text, allowed), event_id)
     yield _done(run.id, run.status, run.error_message or "", run.output_text)
 
 
@@ -62,18 +63,37 @@ def _resume(bus: PlanBus, run_id: int, last_event_id: str | None) -> tuple[str, 
         return "", None
     text = ""
     for event in bus.events(run_id, None, 0):
-        if event.kind == TEXT:
-            text += event.data
+        text = _apply(text, event)
         if event.id == wanted:
             return text, wanted
     return "", None
 
 
-def follow(run_id, bus: PlanBus, allowed, last_event_id=None):
-    """Yield SSE events for one run as its worker writes it; see the module docstring."""
+def _apply(text: str, event) -> str:
+    """The text after one event: a piece appended, or a new attempt from the start."""
+    if event.kind == TEXT:
+        return text + event.data
+    if event.kind == RESET:
+        return ""
+    return text
+
+
+def revoked(run_id, bus: PlanBus, allowed):
+    """The owner may no longer read the run (a grant went while it was generating): stop its worker,
+    keep none of its text, and say so."""
+    bus.stop(run_id)
+    runs.finish_run(run_id, RunStatus.FAILED, "", REVOKED)
+    yield sse_event("plan", render_plan("", allowed))
+    yield _done(run_id, RunStatus.FAILED, REVOKED, "")
+
+
+def follow(run_id, bus: PlanBus, allowed, last_event_id=None, readable=lambda run: True):
+    """Yield SSE events for one run as its worker writes it; see the module docstring. Every
+    DB_CHECK_SECONDS the stored run is read and `readable(run)` asked again (grants read anew)."""
     yield ": following\n\n"
     text, after = _resume(bus, run_id, last_event_id)
-    last_check, last_sent = 0.0, time.monotonic()  # a run that ended long ago is replayed at once
+    heard = after is not None  # events from the bus (else, maybe, only the saved text)
+    dirty, last_render, last_check, last_sent = False, 0.0, 0.0, time.monotonic()
     while True:
         try:
             events = bus.events(run_id, after, FOLLOW_BLOCK_SECONDS)
@@ -82,12 +102,26 @@ def follow(run_id, bus: PlanBus, allowed, last_event_id=None):
             time.sleep(FOLLOW_BLOCK_SECONDS)
         ended = None
         for event in events:
-            after = event.id
-            if event.kind == TEXT:
-                text += event.data
-            elif event.kind == END:
+            after, heard, dirty = event.id, True, True
+            text = _apply(text, event)
+            if event.kind == END:
                 ended = json.loads(event.data or "{}")
         now = time.monotonic()
+        if ended is None and now - last_check >= DB_CHECK_SECONDS:
+            last_check = now
+            run = stored_run(run_id)
+            if run is not None and not readable(run):
+                yield from revoked(run_id, bus, allowed)
+                return
+            if run is None or run.status != RunStatus.STREAMING:
+                if not events:  # ended without an end event to follow (or it expired)
+                    if run is not None:
+                        yield from replay(run, allowed, after)
+                    return
+            elif not heard and run.output_text and run.output_text != text:
+                # Written by a process whose bus this one cannot read (in-process buses, several
+                # processes): follow the text it saves every second instead.
+                text, dirty = run.output_text, True
         if ended is not None:
             run = stored_run(run_id)
             final = run.output_text if run is not None else text
@@ -96,23 +130,9 @@ def follow(run_id, bus: PlanBus, allowed, last_event_id=None):
             message = (run.error_message if run is not None else ended.get("message")) or ""
             yield _done(run_id, status, message, final)
             return
-        if events:
+        if dirty and now - last_render >= RENDER_SECONDS:  # one render for every piece since the last
             yield sse_event("plan", render_plan(text, allowed, streaming=True), after)
-            last_sent = now
-            continue
-        if now - last_check >= DB_CHECK_SECONDS:
-            last_check = now
-            run = stored_run(run_id)
-            if run is None or run.status != RunStatus.STREAMING:  # ended without events to follow
-                if run is not None:
-                    yield from replay(run, allowed, after)
-                return
-            if after is None and run.output_text and run.output_text != text:
-                # Written by a process whose bus this one cannot read (in-process buses, several
-                # processes): follow the text it saves every second instead.
-                text = run.output_text
-                yield sse_event("plan", render_plan(text, allowed, streaming=True))
-                last_sent = now
-        if now - last_sent >= KEEPALIVE_SECONDS:
+            dirty, last_render, last_sent = False, now, now
+        elif now - last_sent >= KEEPALIVE_SECONDS:
             last_sent = now
             yield ": still generating\n\n"

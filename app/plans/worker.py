@@ -5,7 +5,7 @@ Each app process runs CODEX_PLAN_WORKERS threads, started with the first job it 
 first request, that take runs off the bus (app.plans.bus). A worker streams the model's answer,
 appends it to the run's events in pieces (followers render them), saves the text so far to the
 database every second (a restart loses no finished text); a heartbeat thread renews the leases of the
-runs the process writes. At the end the worker records the run and appends the `end` event.
+runs the process writes, a few times per lease period. At the end the worker records the run and appends the `end` event.
 
 The reaper (one per process, every lease period) finds runs the database says are generating but
 that no queue holds and no worker leases, twice in a row: their worker died. A run that had streamed
@@ -31,7 +31,7 @@ from flask import Flask
 
 from app.models import utcnow
 from app.plans import runs
-from app.plans.bus import END, TEXT, PlanBus
+from app.plans.bus import END, RESET, TEXT, PlanBus
 from app.plans.core.model_client import ModelClient, ModelError, StreamDone, TextDelta
 from app.plans.core.vocabulary import RunStatus
 
@@ -55,7 +55,7 @@ class Workers:
                  timeout_seconds: float):
         self.app, self.bus, self.model, self.count = app, bus, model, count
         self.lease_seconds, self.timeout_seconds = lease_seconds, timeout_seconds
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = ""  # set by start(): gunicorn --preload forks after create_app, each worker its own
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -67,7 +67,13 @@ class Workers:
         with self._lock:
             if self._threads and all(t.is_alive() for t in self._threads):
                 return
+            if self._threads:  # one died: stop the others before starting a new set
+                self._stopping.set()
+                for thread in self._threads:
+                    thread.join(2)
             self._stopping.clear()
+            self._suspects = set()
+            self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
             self._threads = [threading.Thread(target=self._work, name=f"plan-worker-{n}", daemon=True)
                              for n in range(self.count)]
             self._threads.append(threading.Thread(target=self._reap, name="plan-reaper", daemon=True))
@@ -133,8 +139,8 @@ class Workers:
                     pending, last_flush = "", now
                 if now - last_save >= SAVE_SECONDS:
                     last_save = now
-                    runs.save_progress(run_id, text, first_token_at)
-                    if self._tell(self.bus.stopped, run_id) or runs.stop_requested_in_db(run_id):
+                    self._tell(runs.save_progress, run_id, text, first_token_at)  # a busy database: next second
+                    if self._tell(self.bus.stopped, run_id) or self._tell(runs.stop_requested_in_db, run_id):
                         status, error = RunStatus.STOPPED, STOPPED
                         break
                 if now - started > self.timeout_seconds:
@@ -152,14 +158,21 @@ class Workers:
             plan.close()
         if pending:
             self._tell(self.bus.append, run_id, TEXT, pending)
-        runs.finish_run(run_id, status, text, error, usage=done.usage if done else None,
-                        model=done.model if done else None, first_token_at=first_token_at, if_generating=True)
+        for attempt in range(3):  # the record of the whole plan: worth a retry through a database blip
+            try:
+                runs.finish_run(run_id, status, text, error, usage=done.usage if done else None,
+                                model=done.model if done else None, first_token_at=first_token_at,
+                                if_generating=True)
+                break
+            except Exception:  # noqa: BLE001 - after the last try the reaper marks it interrupted
+                log.warning("plan run %s: recording its end failed (try %d)", run_id, attempt + 1, exc_info=True)
+                time.sleep(1)
         self._tell(self.bus.append, run_id, END, end_event(status, error or ""))
 
     @staticmethod
     def _tell(call, *args):
-        """A bus call that may fail (Redis restarting) without failing the plan: the database is the
-        record, and followers fall back to the text saved there."""
+        """A call that may fail for a moment (Redis restarting, the database busy) without failing the
+        plan: the final record is written at the end, and followers fall back to the saved text."""
         try:
             return call(*args)
         except Exception:  # noqa: BLE001 - redis.ConnectionError, TimeoutError, ...
@@ -188,12 +201,14 @@ class Workers:
     def reap(self) -> None:
         """One pass: runs lost with their worker are queued again (nothing streamed) or interrupted."""
         lost = {run_id for run_id in runs.generating_ids(older_than=self.lease_seconds)
-                if not self.bus.is_queued_or_leased(run_id)}
+                if self.bus.may_reap(run_id) and not self.bus.is_queued_or_leased(run_id)}
         confirmed, self._suspects = lost & self._suspects, lost - self._suspects
         for run_id in confirmed:
+            if self.bus.is_queued_or_leased(run_id):  # another replica's reaper acted meanwhile
+                continue
             if runs.nothing_streamed(run_id) and self.bus.claim_once(run_id, "retry"):
                 log.info("plan run %s lost its worker before any text: queued again", run_id)
-                self.bus.reset(run_id)
+                self.bus.append(run_id, RESET, "")  # followers start over with the new attempt
                 runs.requeue(run_id)
                 self.bus.enqueue(run_id)
             elif runs.interrupt(run_id, INTERRUPTED):

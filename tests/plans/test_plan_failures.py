@@ -169,3 +169,12 @@ def test_stop_is_for_the_owner_only(app, world, dev, make_user, login):
     mate = login("mate")
     assert mate.submit(f"/plans/runs/{run_id_of(url)}/stop", htmx=True).status_code == 404
     assert get_run(app, run_id_of(url)).stop_requested is False
+
+
+@pytest.mark.plan_config(CODEX_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+def test_generate_while_the_job_queue_is_down_says_so_and_holds_no_slot(app, world, dev):
+    response = generate(dev, world["results"]["a"])
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert "could not be queued" in response.get_data(as_text=True)
+    run = latest_run(app)
+    assert run.status == "failed" and "could not be queued" in run.error_message  # not left "generating"
