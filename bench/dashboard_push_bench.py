@@ -99,7 +99,9 @@ def main(argv=None):
         postgres.execute("CREATE DATABASE codex_push")
         with RedisServer() as redis_server, lab_namespaces(kube, (ns,), LABEL):
             shared = {"CODEX_DATABASE_URL": postgres.url("codex_push"), "CODEX_REDIS_URL": redis_server.url(),
-                      "CODEX_SECRET_KEY": secrets.token_hex(32)}
+                      "CODEX_SECRET_KEY": secrets.token_hex(32),
+                      # Every client a push stream (a few threads left for the pages themselves).
+                      "CODEX_PUSH_STREAMS": str(args.threads - 8)}
             replicas = [AppServer(kubeconfig=APP_KUBECONFIG, workers=args.workers, threads=args.threads,
                                   access_log=False, extra_env=shared, workdir=workdir / f"app-{n}")
                         for n in range(args.replicas)]

@@ -122,7 +122,8 @@ class Workers:
             self.bus.append(run_id, END, end_event(status, message))
             return
         text, pending, status, error, done, first_token_at = "", "", RunStatus.STREAMING, None, None, None
-        started = last_flush = last_save = time.monotonic()
+        started = last_save = time.monotonic()
+        last_flush = 0.0  # the first piece goes out at once: it is what a follower waits for
         plan = self.model.stream_plan(messages)
         try:
             for event in plan:
