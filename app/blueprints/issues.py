@@ -117,7 +117,8 @@ def stream():
     store, user_id = result_store(), current_user.id
     shown = request.args.get("v", "")
     app = current_app._get_current_object()
-    if not PUSH_SLOTS.acquire(app):
+    # 204: no push without the watch (the page polls), nor beyond the cap; EventSource does not retry it.
+    if not app.config["CODEX_RESULTS_WATCH"] or not PUSH_SLOTS.acquire(app):
         return Response(status=204)
     db.session.close()
 
