@@ -42,7 +42,9 @@ def test_twenty_parallel_generates_accept_exactly_the_limit(app, make_app, sec_w
     def post(client):
         headers = {"HX-Request": "true", "X-CSRFToken": client.token}
         response = client.post("/plans/runs", data={"result": sec_world["results"]["a"],
-                                                    "mode": "remediation", "context": ""},
+                                                    "mode": "remediation",
+                                                    # slow: every accepted plan is still generating at the end
+                                                    "context": "[[planner:slow_ms=100]]"},
                                headers=headers)
         return response.status_code, response.headers.get("Retry-After")
 
@@ -57,8 +59,8 @@ def test_twenty_parallel_generates_accept_exactly_the_limit(app, make_app, sec_w
 def test_the_next_generate_after_the_limit_says_why(app, sec_world, lab_user, sign_in):
     lab_user("dev", {sec_world["ns_a"]: {"pods", "events"}})
     client = sign_in("dev")
-    for _ in range(LIMIT):
-        assert generate(client, sec_world["results"]["a"]).status_code == 200
+    for _ in range(LIMIT):  # still generating when the next one asks
+        assert generate(client, sec_world["results"]["a"], context="[[planner:slow_ms=100]]").status_code == 200
     refused = generate(client, sec_world["results"]["a"])
     assert refused.status_code == 429
     assert "limit is 2 at a time" in refused.get_data(as_text=True)

@@ -44,7 +44,7 @@ class AppServer:
     def __init__(self, *, kubeconfig: str | Path, oidc_issuer: str | None = None,
                  oidc_client_id: str = "cluster-codex-browser",
                  oidc_client_secret: str = "browser-test-secret",
-                 llm_base_url: str | None = None, workers: int = 2, threads: int = 8,
+                 llm_base_url: str | None = None, workers: int = 2, threads: int = 48,
                  access_log: bool = True, extra_env: dict[str, str] | None = None,
                  workdir: Path | None = None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="codex-app-"))
