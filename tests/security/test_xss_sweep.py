@@ -161,6 +161,7 @@ def build_payloads() -> list[Payload]:
 
 PAYLOADS = build_payloads()
 ALL_IDS = {p.id for p in PAYLOADS}
+STALL = "[[planner:stall_ms=3000]]"  # offline planner switch: wait 3 s before answering
 
 
 def test_the_sweep_has_at_least_sixty_distinct_payloads():
@@ -567,15 +568,17 @@ def test_run_pages_history_and_prompt(dev_browser, admin_browser, people, xss_wo
             assert response.status_code == 303, f"p{p.id}: {response.status_code} {response.text[:300]}"
             runs[p.id] = response.headers["Location"]
             dev.read_stream(runs[p.id] + "/stream")
-        live = dev.post("/plans/runs", {"result": xss_world.main_result, "mode": "root_cause",
-                                        "context": "\n".join(p.tagged for p in PAYLOADS)})
-        assert live.status_code == 303, live.text[:300]
     with ledger["timer"].phase("run pages"):
         visits = []
         for p in PAYLOADS:
             visit = watch.visit(page, runs[p.id], "run page")
             visits.append(visit)
             assert_clean_and_shown(watch, [visit], {p.id}, each=True)
+        # A plan is a job that runs whether or not anyone follows it: the planner holds its first token
+        # for 3 s so that it is still being written when its run page opens and streams it.
+        live = dev.post("/plans/runs", {"result": xss_world.main_result, "mode": "root_cause",
+                                        "context": "\n".join([*(p.tagged for p in PAYLOADS), STALL])})
+        assert live.status_code == 303, live.text[:300]
         page.goto(live.headers["Location"])  # its stream opens here, in the browser
         page.locator("[data-plan-finished]").wait_for(timeout=90_000)
         streamed = watch.look(page, "run page, streamed live")
