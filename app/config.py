@@ -147,6 +147,10 @@ class Config:
     CODEX_PLAN_LEASE_SECONDS = float(_env("CODEX_PLAN_LEASE_SECONDS", "10"))
     CODEX_PLAN_TIMEOUT = float(_env("CODEX_PLAN_TIMEOUT", "600"))
     CODEX_PLAN_WORKERS_AT_START = _flag("CODEX_PLAN_WORKERS_AT_START", True)
+    # A pooled connection is tested before use: after a database restart a request gets a new one
+    # instead of an error.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    CODEX_PLAN_DRAIN_SECONDS = float(_env("CODEX_PLAN_DRAIN_SECONDS", "20"))
     # Shared state of several replicas (jobs, event streams, stop signals): redis://host:6379/0.
     # Unset: this process only (the embedded one-process default).
     CODEX_REDIS_URL = _env("CODEX_REDIS_URL")

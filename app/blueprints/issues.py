@@ -18,7 +18,7 @@ from app.models import User
 from app.result_store import findings_for, pending_report, result_store
 from app.web.current import ENVIRON_KEY as ACCESS_KEY, current_access
 from app.web.htmx import render
-from app.web.sse import KEEPALIVE_SECONDS, StreamSlots, sse_event, sse_response
+from app.web.sse import DRAINING, KEEPALIVE_SECONDS, StreamSlots, sse_event, sse_response
 
 bp = Blueprint("issues", __name__)
 
@@ -127,7 +127,7 @@ def stream():
         seen, ends = store.version, time.monotonic() + STREAM_SECONDS
         last_sent = time.monotonic()
         yield ": following\n\n"
-        while time.monotonic() < ends:
+        while time.monotonic() < ends and not DRAINING.is_set():
             version = store.wait_for_change(seen, ACCESS_CHECK_SECONDS)
             if version != seen:
                 time.sleep(COALESCE_SECONDS)  # K8sGPT writes its Results in a burst: one look for it

@@ -5,8 +5,9 @@ Flask-free pieces (prompts, context, redaction of logs, the model client, Markdo
 
 `init_app` gives each app its one model client (one connection pool for every plan), its bus
 (Redis when CODEX_REDIS_URL is set, this process otherwise) and its workers; on the process's first
-request it marks runs a crashed process left streaming too long as interrupted and starts the
-workers, so a restarted replica takes queued jobs at once.
+request it marks runs a crashed process left streaming too long as interrupted, queues again the runs
+an in-process queue held when its process stopped, and starts the workers, so a restarted replica
+takes queued jobs at once.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def init_app(app):
         count = runs.sweep_stale_runs(app.config["CODEX_PLAN_STALE_AFTER"], alive=alive)
         if count:
             app.logger.info("marked %d stale plan run(s) interrupted", count)
+        if not bus.shared:  # an in-process queue died with the last process: queue its runs again
+            for run_id in runs.unstarted_ids():  # (started once at most: runs.start_run)
+                bus.enqueue(run_id)
         if app.config["CODEX_PLAN_WORKERS_AT_START"]:
             app.extensions[WORKERS_KEY].start()
 
@@ -77,7 +81,17 @@ def submit(run_id: int) -> None:
     plan_bus().enqueue(run_id)
 
 
-def shutdown(app) -> None:
-    """Stop the app's workers and close its bus (tests and benchmarks that build many apps)."""
-    app.extensions[WORKERS_KEY].stop()
+def drain(app) -> None:
+    """The process is being stopped (gunicorn.conf.py, on SIGTERM): open streams end so that their
+    browsers reconnect elsewhere, and this process takes no new job. Sets flags only."""
+    from app.web.sse import DRAINING
+
+    DRAINING.set()
+    app.extensions[WORKERS_KEY].drain()
+
+
+def shutdown(app, drain_seconds: float = 5) -> None:
+    """Stop the app's workers (the plans being written get `drain_seconds` to finish) and close its
+    bus: at a gunicorn worker's exit, and in tests and benchmarks that build many apps."""
+    app.extensions[WORKERS_KEY].stop(drain_seconds)
     app.extensions[BUS_KEY].close()

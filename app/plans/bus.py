@@ -38,10 +38,12 @@ class Event:
 class PlanBus:
     """The interface both buses implement (see the module docstring)."""
 
+    shared = False  # does the queue outlive this process (and reach the other replicas)?
+
     def enqueue(self, run_id: int) -> None: ...
     def take(self, worker: str, timeout: float) -> int | None: ...
-    def renew(self, run_id: int, worker: str, ttl: float) -> None: ...
-    def release(self, run_id: int) -> None: ...
+    def renew(self, run_id: int, worker: str, ttl: float) -> bool: ...
+    def release(self, run_id: int, worker: str) -> None: ...
     def is_queued_or_leased(self, run_id: int) -> bool: ...
     def may_reap(self, run_id: int) -> bool: ...
     def append(self, run_id: int, kind: str, data: str) -> str: ...
@@ -60,7 +62,7 @@ class LocalBus(PlanBus):
         self.lease_seconds = lease_seconds
         self._changed = threading.Condition()
         self._queue: deque[int] = deque()
-        self._leases: dict[int, float] = {}  # run id -> monotonic expiry
+        self._leases: dict[int, tuple[str, float]] = {}  # run id -> (worker, monotonic expiry)
         self._events: dict[int, list[Event]] = {}
         self._ended: dict[int, float] = {}  # run id -> monotonic time of its END event
         self._stops: set[int] = set()
@@ -82,21 +84,26 @@ class LocalBus(PlanBus):
                     return None
                 self._changed.wait(left)
             run_id = self._queue.popleft()
-            self._leases[run_id] = time.monotonic() + self.lease_seconds
+            self._leases[run_id] = (worker, time.monotonic() + self.lease_seconds)
             return run_id
 
     def renew(self, run_id, worker, ttl):
         with self._changed:
-            self._leases[run_id] = time.monotonic() + ttl
+            holder, expiry = self._leases.get(run_id, (worker, 0.0))
+            if holder != worker and expiry > time.monotonic():
+                return False
+            self._leases[run_id] = (worker, time.monotonic() + ttl)
+            return True
 
-    def release(self, run_id):
+    def release(self, run_id, worker):
         with self._changed:
-            self._leases.pop(run_id, None)
-            self._known.discard(run_id)
+            if self._leases.get(run_id, (worker, 0.0))[0] == worker:
+                self._leases.pop(run_id, None)
+                self._known.discard(run_id)
 
     def is_queued_or_leased(self, run_id):
         with self._changed:
-            return run_id in self._queue or self._leases.get(run_id, 0) > time.monotonic()
+            return run_id in self._queue or self._leases.get(run_id, ("", 0.0))[1] > time.monotonic()
 
     def may_reap(self, run_id):
         # Several processes without Redis share a database but not this bus: another process's run
@@ -156,11 +163,26 @@ class LocalBus(PlanBus):
 
 
 _STREAM_ID = re.compile(r"\d{1,16}-\d{1,8}")
+# A lease is renewed or released only by the worker holding it: a worker that stalled past its lease
+# while the run was queued again must not take it back from the new one. A missing key (expired, or
+# Redis restarted without its data) is the holder's to set again.
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class RedisBus(PlanBus):
     """The same on Redis: a list for the queue, a key with a TTL per lease and per stop, a stream
     (XADD/XREAD) of events per run, expired KEEP_SECONDS after its end."""
+
+    shared = True
 
     def __init__(self, url: str, lease_seconds: float, prefix: str = "codex:plans:", timeout: float = 5):
         self.lease_seconds = lease_seconds
@@ -168,6 +190,8 @@ class RedisBus(PlanBus):
         # Blocking reads wait up to `block` seconds on top of the socket timeout.
         self.redis = redis.Redis.from_url(url, socket_timeout=timeout + 10, socket_connect_timeout=timeout,
                                           health_check_interval=30, decode_responses=True)
+        self._renew = self.redis.register_script(_RENEW)
+        self._release = self.redis.register_script(_RELEASE)
 
     def _key(self, *parts) -> str:
         return self.prefix + ":".join(str(p) for p in parts)
@@ -184,10 +208,10 @@ class RedisBus(PlanBus):
         return run_id
 
     def renew(self, run_id, worker, ttl):
-        self.redis.set(self._key("lease", run_id), worker, px=int(ttl * 1000))
+        return bool(self._renew(keys=[self._key("lease", run_id)], args=[worker, int(ttl * 1000)]))
 
-    def release(self, run_id):
-        self.redis.delete(self._key("lease", run_id))
+    def release(self, run_id, worker):
+        self._release(keys=[self._key("lease", run_id)], args=[worker])
 
     def may_reap(self, run_id):
         return True  # every replica sees the same queue and leases

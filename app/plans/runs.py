@@ -38,10 +38,12 @@ def create_run(user_id, result_name, finding, mode, user_context="", model="", m
 
 
 def start_run(run_id):
-    """A worker starts the run: mark it started and return its messages (None: it is not generating)."""
+    """A worker starts the run: mark it started and return its messages (None: it is not generating,
+    or another worker started it first; a run queued twice is written once)."""
     with db.engine.begin() as connection:  # not the session: its objects stay loaded
         started = connection.execute(
-            sa.update(PlanRun).where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING)
+            sa.update(PlanRun).where(PlanRun.id == run_id, PlanRun.status == RunStatus.STREAMING,
+                                     PlanRun.stream_opened_at.is_(None))
             .values(stream_opened_at=utcnow())).rowcount == 1
         if not started:
             return None
@@ -73,6 +75,13 @@ def generating_ids(older_than):
                                                                     PlanRun.created_at < cutoff)))
 
 
+def unstarted_ids():
+    """Runs generating that no worker has started: queued when their process stopped."""
+    with db.engine.connect() as connection:
+        return list(connection.scalars(sa.select(PlanRun.id).where(PlanRun.status == RunStatus.STREAMING,
+                                                                    PlanRun.stream_opened_at.is_(None))))
+
+
 def nothing_streamed(run_id):
     with db.engine.connect() as connection:
         return not connection.scalar(sa.select(PlanRun.output_text).where(PlanRun.id == run_id))
@@ -96,7 +105,7 @@ def interrupt(run_id, message):
 def finish_run(run_id, status, output_text, error_message=None, usage=None, model=None,
                first_token_at=None, if_generating=False):
     """Record the end of a run: status, text, tokens and timings (`if_generating`: only if nothing
-    else ended it meanwhile, as a worker finishing a run that a revoke ended)."""
+    else ended it meanwhile, as a worker finishing a run that a revoke ended). True if recorded."""
     values = dict(status=status, output_text=output_text, error_message=error_message,
                   finished_at=utcnow())
     if usage is not None:
@@ -108,7 +117,7 @@ def finish_run(run_id, status, output_text, error_message=None, usage=None, mode
     where = [PlanRun.id == run_id] + ([PlanRun.status == RunStatus.STREAMING] if if_generating else [])
     # A short transaction of its own: a worker holds no session between chunks.
     with db.engine.begin() as connection:
-        connection.execute(sa.update(PlanRun).where(*where).values(**values))
+        return connection.execute(sa.update(PlanRun).where(*where).values(**values)).rowcount == 1
 
 
 def request_stop(run, bus):

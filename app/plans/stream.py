@@ -26,7 +26,7 @@ from app.plans.bus import END, RESET, TEXT, PlanBus
 from app.plans.core.commands import extract_commands
 from app.plans.core.markdown import render_plan
 from app.plans.core.vocabulary import RunStatus
-from app.web.sse import KEEPALIVE_SECONDS, sse_event
+from app.web.sse import DRAINING, KEEPALIVE_SECONDS, sse_event
 
 FOLLOW_BLOCK_SECONDS = 0.3  # how long one pass waits for events
 RENDER_SECONDS = 0.3  # a follower renders the text at most this often
@@ -94,7 +94,7 @@ def follow(run_id, bus: PlanBus, allowed, last_event_id=None, readable=lambda ru
     text, after = _resume(bus, run_id, last_event_id)
     heard = after is not None  # events from the bus (else, maybe, only the saved text)
     dirty, last_render, last_check, last_sent = False, 0.0, 0.0, time.monotonic()
-    while True:
+    while not DRAINING.is_set():  # else the browser reconnects, from `after`, to another replica
         try:
             events = bus.events(run_id, after, FOLLOW_BLOCK_SECONDS)
         except Exception:  # noqa: BLE001 - Redis away: follow the stored run until it is back

@@ -4,8 +4,11 @@
 Each app process runs CODEX_PLAN_WORKERS threads, started with the first job it enqueues or at its
 first request, that take runs off the bus (app.plans.bus). A worker streams the model's answer,
 appends it to the run's events in pieces (followers render them), saves the text so far to the
-database every second (a restart loses no finished text); a heartbeat thread renews the leases of the
-runs the process writes, a few times per lease period. At the end the worker records the run and appends the `end` event.
+database every second (a restart loses no finished text). A watchdog thread renews the leases of the
+runs the process writes, a few times per lease period, and ends a run that was stopped or ran out of
+time even while its model sends nothing. Whoever ends a run (the worker, or the watchdog) records it
+once and appends the `end` event. A stopped process (gunicorn.conf.py) takes no new job and lets the
+plans it writes finish for CODEX_PLAN_DRAIN_SECONDS.
 
 The reaper (one per process, every lease period) finds runs the database says are generating but
 that no queue holds and no worker leases, twice in a row: their worker died. A run that had streamed
@@ -26,6 +29,8 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import Flask
 
@@ -36,10 +41,14 @@ from app.plans.core.model_client import ModelClient, ModelError, StreamDone, Tex
 from app.plans.core.vocabulary import RunStatus
 
 FLUSH_SECONDS = 0.1  # text is appended to the run's events at most this often
-SAVE_SECONDS = 1.0  # and saved to the database, the lease renewed and Stop looked for
+SAVE_SECONDS = 1.0  # and saved to the database
+WATCH_SECONDS = 1.0  # the watchdog renews leases and looks for Stop and the timeout at least this often
+END_RETRY_SECONDS = 30  # a run's end is retried this long (a database restart)
 STOPPED = "Stopped by the user."
 INTERRUPTED = ("The plan was interrupted: the server writing it stopped before the end. The text so far "
                "is kept; generate again for a whole plan.")
+RESTARTED = ("The plan was interrupted: the server writing it was restarted before the end. The text so "
+             "far is kept; generate again for a whole plan.")
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +57,22 @@ def end_event(status: str, message: str = "") -> str:
     return json.dumps({"status": str(status), "message": message or ""})
 
 
+@dataclass
+class _Job:
+    """A run this process writes: what its worker has so far, and whether it is still its to end."""
+
+    run_id: int
+    worker: str  # the lease holder: this process's name and the thread's number
+    started: float
+    text: str = ""
+    first_token_at: datetime | None = None
+    ended: bool = False  # recorded (by its worker, or by the watchdog for a stop or a timeout)
+    lost: bool = False  # its lease was taken over: another worker writes it now
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class Workers:
-    """This process's worker threads and its reaper, for one app."""
+    """This process's worker threads, its watchdog and its reaper, for one app."""
 
     def __init__(self, app: Flask, bus: PlanBus, model: ModelClient, count: int, lease_seconds: float,
                  timeout_seconds: float):
@@ -58,9 +81,10 @@ class Workers:
         self.name = ""  # set by start(): gunicorn --preload forks after create_app, each worker its own
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # no new jobs
+        self._closing = threading.Event()  # the watchdog and the reaper end too
         self._suspects: set[int] = set()
-        self._held: set[int] = set()  # runs this process's workers are writing (their leases renewed)
+        self._jobs: dict[str, _Job] = {}  # worker -> the run it writes (its lease renewed)
 
     def start(self) -> None:
         """Start the threads once (idempotent; a forked process starts its own)."""
@@ -69,85 +93,103 @@ class Workers:
                 return
             if self._threads:  # one died: stop the others before starting a new set
                 self._stopping.set()
+                self._closing.set()
                 for thread in self._threads:
                     thread.join(2)
             self._stopping.clear()
+            self._closing.clear()
             self._suspects = set()
             self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-            self._threads = [threading.Thread(target=self._work, name=f"plan-worker-{n}", daemon=True)
-                             for n in range(self.count)]
+            self._threads = [threading.Thread(target=self._work, args=(f"{self.name}#{n}",),
+                                              name=f"plan-worker-{n}", daemon=True) for n in range(self.count)]
             self._threads.append(threading.Thread(target=self._reap, name="plan-reaper", daemon=True))
-            self._threads.append(threading.Thread(target=self._heartbeat, name="plan-heartbeat", daemon=True))
+            self._threads.append(threading.Thread(target=self._watch, name="plan-watchdog", daemon=True))
             for thread in self._threads:
                 thread.start()
 
-    def stop(self, timeout: float = 5) -> None:
+    def drain(self) -> None:
+        """Take no new job (a signal handler calls this: it only sets a flag)."""
         self._stopping.set()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Drain, then stop: take no new job (queued ones stay for other replicas), let the plans
+        being written finish for up to `timeout` seconds, then end the rest as interrupted at once
+        (their text kept) instead of leaving them to another replica's reaper."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            if thread.name.startswith("plan-worker"):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = list(self._jobs.values())
+        for job in left:
+            self._end(job, RunStatus.INTERRUPTED, RESTARTED)
+        self._closing.set()
+        for thread in self._threads:
+            thread.join(1)
         self._threads = []
 
     # -- one job --------------------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _work(self, worker: str) -> None:
         while not self._stopping.is_set():
             try:
-                run_id = self.bus.take(self.name, timeout=1)
+                run_id = self.bus.take(worker, timeout=1)
             except Exception:  # noqa: BLE001 - Redis away: try again shortly, never die
                 log.warning("plan worker: the bus cannot be read; retrying", exc_info=True)
                 self._stopping.wait(1)
                 continue
             if run_id is None:
                 continue
+            job = _Job(run_id, worker, time.monotonic())
             with self._lock:
-                self._held.add(run_id)
+                self._jobs[worker] = job
             try:
                 with self.app.app_context():
-                    self.run(run_id)
+                    self.run(job)
             except Exception:  # noqa: BLE001 - a bug ends this job, not the worker
                 log.exception("plan run %s failed in its worker", run_id)
             finally:
                 with self._lock:
-                    self._held.discard(run_id)
+                    self._jobs.pop(worker, None)
                 try:
-                    self.bus.release(run_id)
+                    self.bus.release(run_id, worker)
                 except Exception:  # noqa: BLE001 - the lease expires by itself
                     pass
 
-    def run(self, run_id: int) -> None:
+    def run(self, job: _Job) -> None:
         """Write one run's plan to its end (inside an app context); see the module docstring."""
+        run_id = job.run_id
         messages = runs.start_run(run_id)
-        if messages is None:  # stopped (or ended) while it was queued
+        if messages is None:  # stopped, ended, or started by another worker while it was queued
+            job.lost = True
             status, message = runs.status_of(run_id)
-            self.bus.append(run_id, END, end_event(status, message))
+            if status != RunStatus.STREAMING:
+                self.bus.append(run_id, END, end_event(status, message))
             return
-        text, pending, status, error, done, first_token_at = "", "", RunStatus.STREAMING, None, None, None
-        started = last_save = time.monotonic()
+        pending, status, error, done = "", RunStatus.STREAMING, None, None
+        last_save = time.monotonic()
         last_flush = 0.0  # the first piece goes out at once: it is what a follower waits for
         plan = self.model.stream_plan(messages)
         try:
             for event in plan:
+                if job.ended or job.lost:  # the watchdog ended it (Stop, timeout), or it is not ours
+                    break
                 if isinstance(event, StreamDone):
                     done = event
                     continue
                 if isinstance(event, TextDelta) and event.text:
-                    text += event.text
+                    with job.lock:
+                        job.text += event.text
+                        job.first_token_at = job.first_token_at or utcnow()
                     pending += event.text
-                    first_token_at = first_token_at or utcnow()
                 now = time.monotonic()
                 if pending and now - last_flush >= FLUSH_SECONDS:
                     self._tell(self.bus.append, run_id, TEXT, pending)
                     pending, last_flush = "", now
                 if now - last_save >= SAVE_SECONDS:
                     last_save = now
-                    self._tell(runs.save_progress, run_id, text, first_token_at)  # a busy database: next second
-                    if self._tell(self.bus.stopped, run_id) or self._tell(runs.stop_requested_in_db, run_id):
-                        status, error = RunStatus.STOPPED, STOPPED
-                        break
-                if now - started > self.timeout_seconds:
-                    status, error = RunStatus.FAILED, (f"The plan took longer than {self.timeout_seconds:.0f} s "
-                                                       "and was stopped; the text so far is kept.")
-                    break
+                    self._tell(runs.save_progress, run_id, job.text, job.first_token_at)  # busy: next second
             else:
                 status = RunStatus.DONE
         except ModelError as exc:
@@ -157,18 +199,35 @@ class Workers:
             status, error = RunStatus.FAILED, "The plan failed because of an unexpected error. It has been logged."
         finally:
             plan.close()
-        if pending:
+        if pending and not job.lost:
             self._tell(self.bus.append, run_id, TEXT, pending)
-        for attempt in range(3):  # the record of the whole plan: worth a retry through a database blip
+        self._end(job, status, error, done)
+
+    def _end(self, job: _Job, status, error: str | None, done: StreamDone | None = None) -> None:
+        """Record a run's end once, whoever comes first (its worker, or the watchdog while the model
+        keeps the worker waiting), then tell its followers. The record is worth retrying through a
+        database restart; if every try fails the reaper marks the run interrupted."""
+        with job.lock:
+            if job.ended or job.lost:
+                return
+            job.ended = True
+            text, first_token_at = job.text, job.first_token_at
+        deadline = time.monotonic() + END_RETRY_SECONDS
+        while True:
             try:
-                runs.finish_run(run_id, status, text, error, usage=done.usage if done else None,
-                                model=done.model if done else None, first_token_at=first_token_at,
-                                if_generating=True)
+                recorded = runs.finish_run(job.run_id, status, text, error, usage=done.usage if done else None,
+                                           model=done.model if done else None, first_token_at=first_token_at,
+                                           if_generating=True)
                 break
-            except Exception:  # noqa: BLE001 - after the last try the reaper marks it interrupted
-                log.warning("plan run %s: recording its end failed (try %d)", run_id, attempt + 1, exc_info=True)
+            except Exception:  # noqa: BLE001 - the database restarting: try again for a while
+                if time.monotonic() > deadline:
+                    log.exception("plan run %s: its end could not be recorded", job.run_id)
+                    return
+                log.warning("plan run %s: recording its end failed; retrying", job.run_id, exc_info=True)
                 time.sleep(1)
-        self._tell(self.bus.append, run_id, END, end_event(status, error or ""))
+        if not recorded:  # something else ended it meanwhile (a revoke, the reaper): tell what it says
+            status, error = runs.status_of(job.run_id)
+        self._tell(self.bus.append, job.run_id, END, end_event(status, error or ""))
 
     @staticmethod
     def _tell(call, *args):
@@ -180,14 +239,36 @@ class Workers:
             log.warning("plan bus: %s failed; the plan goes on", getattr(call, "__name__", call), exc_info=True)
             return None
 
-    def _heartbeat(self) -> None:
-        """Renew the lease of every run this process writes, a few times per lease period, whether
-        or not its model is sending anything (a slow first token is not a dead worker)."""
-        while not self._stopping.wait(self.lease_seconds / 4):
+    def _watch(self) -> None:
+        """The watchdog, several times per lease period and at least every second, whether or not a
+        model is sending anything (a slow first token is not a dead worker): renew the lease of every
+        run this process writes, and end a run that was stopped or ran out of time even while its
+        model keeps the worker waiting for the next chunk."""
+        while not self._closing.wait(min(WATCH_SECONDS, self.lease_seconds / 4)):
             with self._lock:
-                held = list(self._held)
-            for run_id in held:
-                self._tell(self.bus.renew, run_id, self.name, self.lease_seconds)
+                jobs = list(self._jobs.values())
+            for job in jobs:
+                if self._tell(self.bus.renew, job.run_id, job.worker, self.lease_seconds) is False:
+                    log.warning("plan run %s: its lease was taken over; this worker lets it go", job.run_id)
+                    job.lost = True
+                if job.ended or job.lost:
+                    continue
+                verdict = None
+                if time.monotonic() - job.started > self.timeout_seconds:
+                    verdict = (RunStatus.FAILED, f"The plan took longer than {self.timeout_seconds:.0f} s and "
+                                                 "was stopped; the text so far is kept.")
+                elif self._tell(self.bus.stopped, job.run_id) or self._stop_in_db(job.run_id):
+                    verdict = (RunStatus.STOPPED, STOPPED)
+                if verdict:  # on a thread of its own: a database restart must not hold up the renewals
+                    threading.Thread(target=self._end_in_context, args=(job, *verdict), daemon=True).start()
+
+    def _stop_in_db(self, run_id: int) -> bool:
+        with self.app.app_context():
+            return bool(self._tell(runs.stop_requested_in_db, run_id))
+
+    def _end_in_context(self, job: _Job, status, error: str) -> None:
+        with self.app.app_context():
+            self._end(job, status, error)
 
     # -- lost workers ---------------------------------------------------------------------------
 

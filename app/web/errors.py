@@ -2,6 +2,7 @@
 
 from flask import request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app.cluster.gateway import Forbidden, NotFound, Unavailable
@@ -20,13 +21,14 @@ TITLES = {
     500: "Something went wrong",
     503: "Cluster unavailable",
 }
+DATABASE_DOWN = "Database unavailable"
 
 
-def error_page(status, message, since=None):
+def error_page(status, message, since=None, title=None):
     """Render the error page (or its fragment for htmx) with the given status."""
     return render(
         "errors/error.html", block="error", status=status,
-        title=TITLES.get(status, "Error"), message=message, status_code=status, since=since,
+        title=title or TITLES.get(status, "Error"), message=message, status_code=status, since=since,
     )
 
 
@@ -54,6 +56,15 @@ def init_app(app):
     @app.errorhandler(Forbidden)
     def cluster_forbidden(error):
         return error_page(403, "The cluster refused this request for your account.")
+
+    @app.errorhandler(sa_exc.OperationalError)
+    def database_unavailable(error):
+        # Connection refused or dropped (a restart), or SQLite busy: the transaction was rolled back.
+        db.session.rollback()
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           str(error).splitlines()[0][:200])
+        return error_page(503, "The database cannot be reached just now, so nothing was changed. "
+                               "Try again in a moment.", title=DATABASE_DOWN)
 
     @app.errorhandler(500)
     def server_error(error):

@@ -7,6 +7,9 @@ import threading
 from flask import Response, stream_with_context
 
 KEEPALIVE_SECONDS = 15.0  # a comment line keeps proxies from closing an idle stream
+# Set when this process is being stopped (gunicorn.conf.py): open streams end, and their browsers'
+# EventSource reconnects -- through the load balancer, to a replica that stays -- with Last-Event-ID.
+DRAINING = threading.Event()
 
 def sse_event(event, data="", event_id=None):
     """One SSE event; every line of data gets its own ``data:`` field.

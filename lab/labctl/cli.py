@@ -1,5 +1,5 @@
-"""Control the local Kubernetes lab: up | down [--purge] | status | env | cert USER [GROUP...] |
-issues install|uninstall.
+"""Control the local Kubernetes lab: up | down [--purge] | restart COMPONENT [--down SECONDS] | status |
+env | cert USER [GROUP...] | issues install|uninstall.
 
 The commands of `scripts/lab` (which runs `python3 lab/labctl`) and their argparse front end;
 the work is in the other modules of this package. A LabError or CertError ends a command with one
@@ -102,6 +102,19 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restart(args: argparse.Namespace) -> int:
+    """Stop one running component, keep it down --down seconds (an outage the fault tests make),
+    start it again and wait until it is healthy; its state (etcd's data) stays."""
+    comp = BY_NAME[args.component]
+    with state_lock():
+        if not running_pid(comp):
+            raise LabError(f"{comp.name} is not running; run scripts/lab up first")
+        say(f"{comp.name}: {stop(comp)}")
+        time.sleep(args.down)
+        start_component(comp, [])
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     rows = []
     total_rss = 0
@@ -171,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     down = sub.add_parser("down", help="stop every lab process")
     down.add_argument("--purge", action="store_true", help="also delete the state directory")
     down.set_defaults(fn=cmd_down)
+    restart = sub.add_parser("restart", help="stop one component, then start it again (a fault to test against)")
+    restart.add_argument("component", choices=[c.name for c in COMPONENTS])
+    restart.add_argument("--down", type=float, default=0, metavar="SECONDS", help="stay down this long first")
+    restart.set_defaults(fn=cmd_restart)
     sub.add_parser("status", help="show each component, pid, port, health").set_defaults(fn=cmd_status)
     sub.add_parser("env", help="print the KUBECONFIG export line").set_defaults(fn=cmd_env)
     cert = sub.add_parser("cert", help="write a kubeconfig for a client-certificate identity; prints its path")

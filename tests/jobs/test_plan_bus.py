@@ -42,7 +42,9 @@ def test_a_queued_run_is_taken_once_and_leased_until_released(buses):
     assert b.take("w2", timeout=1) == 7
     assert a.take("w1", timeout=0.1) is None  # taken once, by whichever replica asked first
     assert a.is_queued_or_leased(7)
-    b.release(7)
+    a.release(7, "w1")  # not its lease: nothing happens
+    assert a.is_queued_or_leased(7)
+    b.release(7, "w2")
     assert not a.is_queued_or_leased(7)
 
 
@@ -50,11 +52,27 @@ def test_a_lease_not_renewed_expires(buses):
     bus = buses()
     bus.enqueue(8)
     assert bus.take("w", timeout=1) == 8
-    bus.renew(8, "w", LEASE * 4)
+    assert bus.renew(8, "w", LEASE * 4)
     time.sleep(LEASE * 2)
     assert bus.is_queued_or_leased(8)  # renewed
     time.sleep(LEASE * 3)
     assert not bus.is_queued_or_leased(8)  # its worker stopped renewing: gone
+
+
+def test_a_lease_is_renewed_only_by_its_holder(buses):
+    """A worker that stalled past its lease, while the run went to another worker, cannot take it back;
+    a lease that vanished (expired, or Redis restarted empty) is its holder's to set again."""
+    a, b = buses(), buses()
+    a.enqueue(16)
+    assert a.take("stalled", timeout=1) == 16
+    time.sleep(LEASE * 1.5)  # expired
+    a.enqueue(16)  # the reaper queued it again; another worker takes it
+    assert b.take("fresh", timeout=1) == 16
+    assert a.renew(16, "stalled", LEASE) is False
+    assert b.renew(16, "fresh", LEASE) is True
+    b.release(16, "fresh")
+    assert a.renew(16, "stalled", LEASE) is True  # nobody holds it: set again
+    assert b.is_queued_or_leased(16)
 
 
 def test_events_are_read_after_an_id_by_any_number_of_followers(buses):

@@ -233,3 +233,94 @@ def test_a_model_server_failing_mid_plan_ends_the_run_with_a_clear_message(repli
     assert "overloaded" in run.error_message and run.output_text  # what came before the error is kept
     events = _follow(app, run_id)
     assert events[-1][1] == "done" and "failed in the middle of the plan" in events[-1][2]
+
+
+SILENT = "[[planner:stall_ms=15000]] say nothing for 15 s"  # the model answers nothing at all for 15 s
+
+
+def test_stop_ends_a_plan_whose_model_sends_nothing(replicas):
+    """Stop is looked for by the watchdog, not between chunks: a silent model does not delay it."""
+    app = replicas()
+    run_id = _run(app, SILENT)
+    with app.test_request_context():
+        submit(run_id)
+    _wait_for(app, run_id, lambda r: r.stream_opened_at, timeout=10)  # a worker is waiting on the model
+    with app.app_context():
+        runs.request_stop(db.session.get(PlanRun, run_id), plan_bus())
+    run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING, timeout=5)  # well before 15 s
+    assert run.status == RunStatus.STOPPED and run.error_message == "Stopped by the user."
+    events = _follow(app, run_id)
+    assert events[-1][1] == "done" and "Stopped" in events[-1][2]
+
+
+def test_the_plan_timeout_ends_a_plan_whose_model_sends_nothing(replicas):
+    app = replicas(CODEX_PLAN_TIMEOUT=1)
+    run_id = _run(app, SILENT)
+    with app.test_request_context():
+        submit(run_id)
+    run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING, timeout=6)
+    assert run.status == RunStatus.FAILED and "took longer than 1 s" in run.error_message
+
+
+def test_a_run_queued_twice_is_written_once(replicas):
+    app = replicas()
+    run_id = _run(app, "[[planner:slow_ms=20]] twice")
+    with app.test_request_context():
+        submit(run_id)
+        submit(run_id)  # e.g. a reaper on another replica and a retry raced
+    run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING)
+    assert run.status == RunStatus.DONE
+    with app.app_context():
+        ends = [e for e in plan_bus().events(run_id, None, 0) if e.kind == "end"]
+        texts = "".join(e.data for e in plan_bus().events(run_id, None, 0) if e.kind == "text")
+    assert len(ends) == 1 and texts == run.output_text  # one writer: the events are the text once
+
+
+def test_a_postgresql_restart_mid_plan_loses_nothing_and_pages_say_so_meanwhile(tmp_path, planner):
+    """PostgreSQL goes away while a plan is written and comes back: the plan ends with all its text
+    (the worker keeps it and retries its end); a page asked for meanwhile answers 503 in words,
+    and the first request after the restart works (pooled connections are tested first)."""
+    from tests.support.postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        server.execute("CREATE DATABASE codex")
+        with app_factory({"SQLALCHEMY_DATABASE_URI": server.url("codex"), "CODEX_LLM_BASE_URL": planner.base_url,
+                          "CODEX_LLM_TIMEOUT": 20, "CODEX_PLAN_LEASE_SECONDS": LEASE}) as make:
+            app = make()
+            reference = _run(app, "[[planner:slow_ms=60]] slow")
+            with app.test_request_context():
+                submit(reference)
+            expected = _wait_for(app, reference, lambda r: r.status != RunStatus.STREAMING).output_text
+            run_id = _run(app, "[[planner:slow_ms=60]] slow")
+            with app.test_request_context():
+                submit(run_id)
+            _wait_for(app, run_id, lambda r: r.output_text, timeout=20)
+            client = app.test_client()
+            token = re.search(r'name="csrf-token" content="([^"]+)"',
+                              client.get("/__csrf-token__").get_data(as_text=True)).group(1)
+            server.down()
+            try:  # a sign-in reads the accounts table
+                page = client.post("/login", data={"username": "owner", "password": "x", "csrf_token": token})
+                time.sleep(2)  # the worker writes on, unable to save
+            finally:
+                server.up()
+            assert page.status_code == 503, page.status_code
+            body = page.get_data(as_text=True)
+            assert "The database cannot be reached just now" in body and "Traceback" not in body
+            run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING, timeout=40)
+            assert client.get("/login").status_code == 200
+    finally:
+        server.stop()
+    assert run.status == RunStatus.DONE and run.output_text == expected
+
+
+def test_runs_queued_in_a_process_that_stopped_are_written_after_its_restart(local_replicas):
+    """Without Redis the queue lives in the process: a run queued when it stopped is queued again by
+    the next process at its first request, and written."""
+    before = local_replicas()
+    run_id = _run(before)  # reserved and queued, but the process stopped before a worker took it
+    after = local_replicas(CODEX_PLAN_WORKERS_AT_START=True)  # the restarted process, same database
+    assert after.test_client().get("/login").status_code == 200
+    run = _wait_for(after, run_id, lambda r: r.status != RunStatus.STREAMING, timeout=15)
+    assert run.status == RunStatus.DONE and "# Offline planner" in run.output_text

@@ -2,7 +2,9 @@
 lab and the offline planner: a plan started on one is followed on the other; Stop works from either;
 a reconnect with Last-Event-ID resumes on the other replica with only what it missed; the replica
 whose worker writes a plan is killed mid-plan and the other marks the run interrupted within a bound;
-twenty parallel Generates of one user across both accept exactly the configured number."""
+twenty parallel Generates of one user across both accept exactly the configured number; a replica
+stopped as in a rolling restart finishes its plan while its followers move to the other; the API
+server restarted is shown meanwhile and the Result watch comes back."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +21,7 @@ import pytest
 import redis
 
 from tests.support.app_server import AppServer
+from tests.support.child_process import REPO
 from tests.support.http_session import HTTP_TIMEOUT, HttpSession
 from tests.support.lab_kube import APP_KUBECONFIG, RESULTS, result_body
 from tests.support.lab_namespaces import lab_namespaces
@@ -50,8 +54,9 @@ def shared(postgres_server, redis_server):
 
 
 def _replica(shared, planner_server, tmp_path_factory, label):
+    # A graceful timeout of 15 s: a stopped replica drains its plans for 13 (CODEX_PLAN_DRAIN_SECONDS).
     return AppServer(kubeconfig=APP_KUBECONFIG, llm_base_url=planner_server.base_url, extra_env=shared,
-                     workdir=tmp_path_factory.mktemp(f"replica-{label}"))
+                     workdir=tmp_path_factory.mktemp(f"replica-{label}"), graceful_timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +259,73 @@ def test_a_result_written_in_the_lab_reaches_an_open_dashboard_on_each_replica(w
             response.close()
     assert sorted(found) == [0, 1]
     assert all(at - written < 10 for at in found.values()), {n: round(at - written, 2) for n, at in found.items()}
+
+
+def _stream_ids(events) -> list[tuple[int, int]]:
+    """The Redis stream ids of the events that carry one, as comparable numbers."""
+    return [tuple(int(part) for part in e[0].split("-")) for e in events if e[0]]
+
+
+def test_a_replica_stopped_mid_plan_finishes_it_while_its_followers_move_on(world):
+    """One step of a rolling restart: SIGTERM to the replica writing a plan. Its open stream ends at
+    once (the browser reconnects, through the load balancer, to the other replica, with its
+    Last-Event-ID, and gets exactly the rest); the stopped replica takes no new job but finishes the
+    plan it writes before it exits, so the run ends done with all its text."""
+    on_a = _signed_in(world, world["a"])
+    _, run_id = _generate(on_a, world, context="[[planner:slow_ms=20]]")  # about 7 s of plan
+    writer = _worker_replica(world, run_id)
+    other = world["b"] if writer is world["a"] else world["a"]
+    follower = _signed_in(world, writer)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            reading = pool.submit(_read, follower, run_id, None, None, 60)
+            time.sleep(1.5)
+            os.killpg(writer.process.pid, signal.SIGTERM)
+            before = reading.result(timeout=20)  # the stopped replica's stream ended, without the end
+        assert before and before[-1][1] != "done" and any(e[1] == "plan" for e in before)
+        last = [e for e in before if e[0]][-1][0]
+        rest = _read(_signed_in(world, other), run_id, last_event_id=last)
+        assert rest[-1][1] == "done" and "Plan finished" in rest[-1][2], rest[-1]
+        assert all(number > _stream_ids(before)[-1] for number in _stream_ids(rest))  # only what it missed
+        writer.process.wait(30)
+        assert _wait_status(_signed_in(world, other), run_id, {"done", "interrupted"}, timeout=5) == "done"
+    finally:
+        writer.stop()
+        writer.start()
+
+
+def test_an_api_server_restart_is_shown_meanwhile_and_the_watch_comes_back(world, kube):
+    """The lab's API server goes away for 6 s and comes back (its data kept): meanwhile a resource tab
+    read as the user answers 503 in words and the dashboard says since when the cluster cannot be
+    reached; afterwards a Result K8sGPT writes reaches an open dashboard (the watch listed again or
+    resumed) and the banner is gone."""
+    session = _signed_in(world, world["a"])
+    outage = subprocess.Popen([str(REPO / "scripts" / "lab"), "restart", "kube-apiserver", "--down", "6"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while (tab := session.http.get(session.url(f"/resources/pods?ns={world['ns']}"),
+                                       timeout=HTTP_TIMEOUT)).status_code != 503:
+            assert time.monotonic() < deadline, f"the pods tab still answers {tab.status_code} in the outage"
+            time.sleep(0.3)
+        assert "The Kubernetes API server cannot be reached" in tab.text and "Traceback" not in tab.text
+        while "cannot be reached since" not in session.http.get(session.url("/"), timeout=HTTP_TIMEOUT).text:
+            assert time.monotonic() < deadline, "the dashboard never said the cluster is unreachable"
+            time.sleep(0.3)
+    finally:
+        output, _ = outage.communicate(timeout=90)
+    assert outage.returncode == 0, output
+    stream = _dashboard_stream(session)
+    name = f"after-{uuid.uuid4().hex[:6]}"
+    kube.create(RESULTS, result_body(f"{world['ns']}-{name}", "Pod", f"{world['ns']}/{name}",
+                                     "the last termination reason is Error", labels=LABEL))
+    raw, deadline = "", time.monotonic() + 30
+    try:
+        for chunk in stream.iter_content(chunk_size=None, decode_unicode=True):
+            raw += chunk
+            regions = [e[2] for e in _events(raw) if e[1] == "region"]
+            if regions and name in regions[-1] and "cannot be reached since" not in regions[-1]:
+                break
+            assert time.monotonic() < deadline, "the new Result never reached the dashboard after the restart"
+    finally:
+        stream.close()

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from tests.support.child_process import REPO, ChildProcess, free_port
 
 START_TIMEOUT = 90  # seconds; a cold import on a busy 2-core machine is slow
+GUNICORN_CONF = REPO / "gunicorn.conf.py"  # drains plan jobs and streams on SIGTERM
 
 
 class AppServerError(RuntimeError):
@@ -46,7 +47,7 @@ class AppServer:
                  oidc_client_secret: str = "browser-test-secret",
                  llm_base_url: str | None = None, workers: int = 2, threads: int = 48,
                  access_log: bool = True, extra_env: dict[str, str] | None = None,
-                 workdir: Path | None = None):
+                 workdir: Path | None = None, graceful_timeout: int = 5):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="codex-app-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.workdir / "codex.db"
@@ -55,7 +56,7 @@ class AppServer:
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-               "--timeout", "120", "--graceful-timeout", "5",
+               "--timeout", "120", "--graceful-timeout", str(graceful_timeout), "--config", str(GUNICORN_CONF),
                *(["--access-logfile", "-"] if access_log else []),
                "--error-logfile", "-", "--preload", "wsgi:app"]
         self.env = {
@@ -69,6 +70,7 @@ class AppServer:
             # would strip other sessions' users in the shared lab: grants sync on change only.
             "CODEX_RBAC_SYNC_INTERVAL": "0",
             "CODEX_RESULTS_MAX_AGE": "1",
+            "CODEX_PLAN_DRAIN_SECONDS": str(max(1, graceful_timeout - 2)),  # within the graceful timeout
         }
         if oidc_issuer:
             self.env.update(CODEX_OIDC_ISSUER=oidc_issuer, CODEX_OIDC_CLIENT_ID=oidc_client_id,

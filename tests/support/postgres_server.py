@@ -96,6 +96,14 @@ class PostgresServer:
     def new_database_name(self) -> str:
         return f"codex_test_{next(self._counter)}"
 
+    def down(self) -> None:
+        """Stop the server, keeping its data (an outage; `up()` ends it)."""
+        self.child.stop()
+
+    def up(self) -> None:
+        """Start the stopped server again on the same port and data (crash recovery included)."""
+        self.child.start().wait_until(self._answers, "connection on its socket", timeout=START_TIMEOUT)
+
     def stop(self) -> None:
         self.child.stop()
         shutil.rmtree(self.root, ignore_errors=True)
