@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from offline_planner import remediation, root_cause
+from offline_planner.explain import explain
 from offline_planner.common import classify
 from offline_planner.facts import read_facts
 
@@ -20,6 +21,9 @@ there and ask for its remediation or root-cause plan.
 
 def write_plan(messages: list[dict]) -> str:
     """The whole answer for these messages; deterministic for the same input."""
+    explained = explain(messages)  # K8sGPT asking for a finding's short explanation
+    if explained is not None:
+        return explained
     facts = read_facts(messages)
     if not facts.found:
         return NO_FINDING
