@@ -61,6 +61,10 @@ OTHER = [(re.compile(r"is not used by any pods", re.I),
            "1. Check that nothing needs it 2. delete it, or mount it where it was meant to be used."))]
 
 
+# K8sGPT's Pod analyzer words a crash without "CrashLoopBackOff": the explanation has no events to read.
+CRASHED = re.compile(r"last termination reason is error\b", re.I)
+
+
 def explain(messages: list[dict]) -> str | None:
     """The answer to K8sGPT's explain prompt, or None when the messages are not that prompt."""
     users = [m for m in messages if m.get("role") == "user"]
@@ -70,5 +74,6 @@ def explain(messages: list[dict]) -> str | None:
     errors = match["errors"].strip()
     first = errors.split(" ", 1)[0]
     facts = Facts(found=True, kind=first if first in KINDS else "Object", errors=[errors])
-    what, fix = next((answer for pattern, answer in OTHER if pattern.search(errors)), None) or ANSWERS[classify(facts)]
+    failure = "crash_loop" if CRASHED.search(errors) else classify(facts)
+    what, fix = next((answer for pattern, answer in OTHER if pattern.search(errors)), None) or ANSWERS[failure]
     return f"Error: {what}\nSolution: {fix}"[:LIMIT]

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .paths import (ADMIN_KUBECONFIG, APISERVER_PORT, HOME_DIR, HOST, LAB, LOG_DIR, PKI_DIR, POD_CIDR, RUN_DIR,
-                    SA_ISSUER, SERVICE_CIDR, STATE, lab_home_env)
-from .probes import apiserver_health, etcd_health, https_healthz, k8sgpt_health, kwok_health, operator_health
+from .paths import (ADMIN_KUBECONFIG, APISERVER_PORT, EXPLAINER_PORT, HOME_DIR, HOST, LAB, LOG_DIR, PKI_DIR, POD_CIDR,
+                    ROOT, RUN_DIR, SA_ISSUER, SERVICE_CIDR, STATE, lab_home_env)
+from .probes import (apiserver_health, etcd_health, explainer_health, https_healthz, k8sgpt_health, kwok_health,
+                     operator_health)
 from .report import LabError
 
 
@@ -181,6 +182,12 @@ COMPONENTS: list[Component] = [
             *kwok_config_args(),
         ],
         env=lab_home_env, health=kwok_health, start_timeout=60,
+    ),
+    Component(
+        # Before k8sgpt: one failed explain call fails K8sGPT's whole analysis pass (no Results).
+        name="explainer", binary="python", ports=[(EXPLAINER_PORT, HOST)], port_label=str(EXPLAINER_PORT),
+        args=lambda: ["-m", "offline_planner", "--host", HOST, "--port", str(EXPLAINER_PORT), "--no-markers"],
+        env=lambda: {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}, health=explainer_health, start_timeout=60,
     ),
     Component(
         name="k8sgpt", binary="k8sgpt", ports=[(8080, "0.0.0.0"), (8081, "0.0.0.0")], port_label="8080,8081",

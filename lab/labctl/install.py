@@ -10,17 +10,20 @@ import re
 from pathlib import Path
 
 from .cluster import ensure_namespace, helm, kubectl
-from .paths import ADMIN_KUBECONFIG, HOME_DIR, K8SGPT_NAMESPACE, LAB, ROOT, operator_crds_dir
+from .paths import (ADMIN_KUBECONFIG, EXPLAINER_MODEL, EXPLAINER_URL, HOME_DIR, K8SGPT_NAMESPACE, LAB, ROOT,
+                    operator_crds_dir)
 from .report import LabError, say
 
 
 def write_k8sgpt_config() -> None:
     cfg = HOME_DIR / ".config" / "k8sgpt" / "k8sgpt.yaml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    # `k8sgpt serve` exits unless an AI provider is configured; noopai is k8sgpt's built-in no-op
-    # backend (AI is off in the K8sGPT object anyway, so it is never asked to explain).
-    cfg.write_text("ai:\n  providers:\n  - name: noopai\n    model: noop\n  defaultprovider: noopai\n"
-                   f"kubeconfig: {ADMIN_KUBECONFIG}\n")
+    # The operator sends `k8sgpt serve` only the backend's name (the K8sGPT object's spec.ai.backend);
+    # serve finds its model and URL here, read once at its start: `localai` is the lab's explainer, an
+    # OpenAI-compatible server. noopai stays the default so that `serve --backend=noopai` is valid.
+    cfg.write_text("ai:\n  providers:\n  - name: noopai\n    model: noop\n"
+                   f"  - name: localai\n    model: {EXPLAINER_MODEL}\n    baseurl: {EXPLAINER_URL}\n"
+                   f"  defaultprovider: noopai\nkubeconfig: {ADMIN_KUBECONFIG}\n")
 
 
 def apply_kwok_rbac() -> None:

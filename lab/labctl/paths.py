@@ -24,6 +24,12 @@ SERVICE_CIDR = "10.0.0.0/24"
 FIRST_SERVICE_IP = "10.0.0.1"
 POD_CIDR = "10.244.0.1/16"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+# K8sGPT's AI backend in the lab: the project's offline planner, which answers its explain prompt
+# (offline_planner/explain.py), run with the project's venv. Not 8765: `scripts/run`'s own planner.
+EXPLAINER_PORT = 28765
+EXPLAINER_URL = f"http://{HOST}:{EXPLAINER_PORT}/v1"
+EXPLAINER_MODEL = "codex-offline-planner"
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
 PKI_DIR = STATE / "pki"
 RUN_DIR = STATE / "run"
@@ -88,6 +94,10 @@ def component_dir(key: str) -> Path | None:
 
 
 def binary(name: str) -> Path:
+    if name == "python":  # the explainer: the project's venv, made by scripts/bootstrap
+        if not (VENV_PYTHON.exists() and os.access(VENV_PYTHON, os.X_OK)):
+            raise LabError(f"python: the project's venv is missing ({VENV_PYTHON}); run scripts/bootstrap")
+        return VENV_PYTHON
     key = BINARY_DIR_KEY[name]
     directory = component_dir(key)
     if directory is None:

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from .paths import APISERVER_URL, HOST, LOG_DIR, PKI_DIR
+from .paths import APISERVER_URL, EXPLAINER_PORT, HOST, LOG_DIR, PKI_DIR
 
 
 def _ssl_context(verify: bool, client: tuple[Path, Path] | None = None) -> ssl.SSLContext:
@@ -85,6 +85,11 @@ def https_healthz(port: int) -> Callable[[], tuple[bool, str]]:
 def kwok_health() -> tuple[bool, str]:
     code, body = http_get(f"https://{HOST}:20250/healthz", ctx=_ssl_context(True))
     return (True, "healthy (/healthz ok)") if code == 200 else (False, f"/healthz: {code or body}")
+
+
+def explainer_health() -> tuple[bool, str]:
+    code, body = http_get(f"http://{HOST}:{EXPLAINER_PORT}/healthz")
+    return (True, "serving (/healthz ok)") if code == 200 else (False, f"/healthz: {code or body}")
 
 
 def k8sgpt_health() -> tuple[bool, str]:

@@ -42,7 +42,11 @@ def test_alice_sees_team_a_findings_and_streams_plans(sessions, granted, team_a_
     has_parent = with_parent.count() > 0
     row = with_parent.first if has_parent else rows.first
     pod_name = row.locator("td:nth-child(3)").inner_text().strip()
+    # K8sGPT's own explanation (explain on, the lab's explainer as its AI backend), in the row and the dialog.
+    row.locator("td:nth-child(6) summary", has_text="Explanation").click()
+    expect(row.locator("td:nth-child(6) .explanation")).to_contain_text("keeps exiting")
     dialog = open_plan_dialog(alice, row, "remediation")
+    expect(dialog.locator(".explanation")).to_contain_text("Solution: 1. Read kubectl logs --previous")
     expect(dialog.locator(".plan-finding")).to_contain_text(f"team-a/{pod_name}")
     expect(dialog.locator(".plan-finding")).to_contain_text("the last termination reason is Error")
     expect(dialog.locator(".plan-history")).to_contain_text("No plans for this finding yet.")

@@ -8,7 +8,7 @@ import subprocess
 from tests.support.lab_control import LAB_SCRIPT
 from tests.support.lab_kube import STATE
 
-COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "k8sgpt",
+COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "explainer", "k8sgpt",
               "k8sgpt-operator"]
 
 

@@ -23,6 +23,7 @@ def explain(planner, errors):
 
 @pytest.mark.parametrize("errors, says", [
     ("the last termination reason is OOMKilled container=worker pod=oom-worker-7c9d", "OOM-killed"),
+    ("the last termination reason is Error container=api pod=crashloop-api-c8b8c8889-rhqhw", "keeps exiting"),
     ('Back-off pulling image "registry.example/shop:2.0-does-not-exist"', "cannot be pulled"),
     ("Service has no endpoints, expected label app=payments", "no endpoints"),
     ("Deployment team-a/crashloop-api has 1 replicas but 0 are available", "fewer available replicas"),
