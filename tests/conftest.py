@@ -20,7 +20,8 @@ from tests.support.users import add_user
 
 # Session fixtures shared by every suite: the lab (kube, lab, planner, lab_user, ...) and the
 # OIDC provider process.
-pytest_plugins = ["tests.support.lab_fixtures", "tests.support.oidc_provider", "tests.support.redis_server"]
+pytest_plugins = ["tests.support.lab_fixtures", "tests.support.oidc_provider", "tests.support.redis_server",
+                  "tests.support.llama_server"]
 
 PASSWORD = "correct horse battery staple"
 ENGINES = ("sqlite", "postgres")
