@@ -38,6 +38,7 @@ from tests.support.lab_control import labctl
 from tests.support.lab_namespaces import lab_namespaces
 
 CHARTS = REPO / "charts" / "known-issues"
+CHART_DIRS = (CHARTS, REPO / "eval" / "charts")  # the lab's known issues, then the plan-quality suite's own
 EVERY_KIND = set(KIND_NAMES) - {"secrets"}  # a developer's usual grant: all but Secret values
 LABEL = {"codex-test": "remedy"}
 # A copy leaves out what is cluster-wide: the shared chart's release owns the IngressClass.
@@ -54,6 +55,7 @@ class Remedy:
     changes: list[str] = field(default_factory=list)  # the commands applied, in order
     refused: str = ""  # why a dry-run or Apply was refused (then nothing after it was applied)
     state: str = "no change"  # "cleared", "still-reported", "refused", or "no change" when the plan has none
+    plan: str = ""  # the remediation plan as the model wrote it
     reported_after: float | None = None  # seconds from install to K8sGPT's Result (the baseline)
     cleared_after: float | None = None  # seconds from the last Apply to the Result gone
 
@@ -73,7 +75,8 @@ class Scenario:
 
 def install_copy(chart: str, namespace: str) -> float:
     """Install a copy of the chart (release = chart name) into `namespace`; when it was installed."""
-    labctl().helm("upgrade", "--install", chart, str(CHARTS / chart), "--namespace", namespace,
+    folder = next(d / chart for d in CHART_DIRS if (d / chart / "Chart.yaml").exists())
+    labctl().helm("upgrade", "--install", chart, str(folder), "--namespace", namespace,
                   "--timeout", "2m", *COPY_VALUES.get(chart, []))
     return time.monotonic()
 
@@ -95,8 +98,10 @@ def remediation_plan(app, model, user_id: int, finding: Finding, notes: str = ""
     return text, messages
 
 
-def remedy_all(app, model, kube, make_user, scenarios, within: float, report_timeout: float = 240) -> list[Remedy]:
-    """Each scenario on its own copy in its own test-made namespace, followed to the end; deleted at exit."""
+def remedy_all(app, model, kube, make_user, scenarios, within: float, report_timeout: float = 240,
+               inspect=None) -> list[Remedy]:
+    """Each scenario on its own copy in its own test-made namespace, followed to the end; deleted at exit.
+    `inspect(scenario, namespace, remedy)`, when given, looks at each copy before it is deleted."""
     tag = uuid.uuid4().hex[:6]
     names = [f"codex-fix-{tag}-{number}" for number in range(len(scenarios))]
     with lab_namespaces(kube, names, LABEL):
@@ -110,6 +115,9 @@ def remedy_all(app, model, kube, make_user, scenarios, within: float, report_tim
             plan, messages = remediation_plan(app, model, user_id, Finding.from_result(result))
             runs_.append(apply_plan(app, user_id, result, plan, messages, remedy))
         follow_all(app, list(zip(runs_, remedies)), within)
+        if inspect is not None:
+            for scenario, namespace, remedy in zip(scenarios, names, remedies):
+                inspect(scenario, namespace, remedy)
     return remedies
 
 
@@ -143,6 +151,7 @@ def apply_plan(app, user_id: int, result: dict, plan: str, messages, remedy: Rem
         run = runs.create_run(user_id, result["metadata"]["name"], finding, PlanMode.REMEDIATION,
                               messages=messages, status=RunStatus.STREAMING)
         runs.finish_run(run.id, RunStatus.DONE, plan)
+        remedy.plan = plan
         run = db.session.get(PlanRun, run.id)
         for step in plan_steps(plan):
             if step.role != StepRole.STEP or not step.changes_cluster:

@@ -1,0 +1,139 @@
+"""The scenarios: a chart, the finding it produces, the causes a reviewer accepts, the intended state.
+
+Charts live in charts/known-issues (the lab's own known issues) or eval/charts (failures the lab does
+not show by itself); tests/support/remedy.py installs a copy of one per scenario.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from tests.support.remedy import Scenario as Copy
+
+# (kube, namespace) -> (in the intended state?, what was seen)
+StateCheck = Callable[[object, str], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    copy: Copy  # chart, finding kind, object name prefix
+    causes: tuple[str, ...]  # regexes (case-insensitive); the plan must match one
+    intended: str  # the intended state, in words
+    check: StateCheck
+
+    def diagnosed(self, plan: str) -> bool:
+        return any(re.search(cause, plan, re.I | re.S) for cause in self.causes)
+
+
+def _deployment(kube, namespace: str, name: str) -> dict:
+    return kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+
+
+def _pods(kube, namespace: str, prefix: str) -> list[dict]:
+    items = kube.get(f"/api/v1/namespaces/{namespace}/pods")["items"]
+    return [p for p in items if p["metadata"]["name"].startswith(prefix) and not p["metadata"].get("deletionTimestamp")]
+
+
+def available(name: str) -> StateCheck:
+    """The Deployment serves: every wanted replica available, and it wants at least one."""
+    def check(kube, namespace):
+        status = _deployment(kube, namespace, name).get("status", {})
+        wanted, ready = status.get("replicas", 0), status.get("availableReplicas", 0)
+        return wanted >= 1 and ready >= wanted, f"{ready}/{wanted} available"
+    return check
+
+
+def stopped_or_available(name: str) -> StateCheck:
+    """Stopping the bleeding is the intended remediation when the cause is outside the cluster (a
+    rotated password, a bug): no pod of the Deployment left failing, scaled to zero or serving."""
+    def check(kube, namespace):
+        deployment = _deployment(kube, namespace, name)
+        wanted = deployment["spec"].get("replicas", 1)
+        ready = deployment.get("status", {}).get("availableReplicas", 0)
+        return wanted == 0 or ready >= wanted, f"replicas {wanted}, {ready} available"
+    return check
+
+
+def service_has_endpoints(name: str) -> StateCheck:
+    def check(kube, namespace):
+        slices = kube.get(f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
+                          labelSelector=f"kubernetes.io/service-name={name}")["items"]
+        ready = sum(1 for s in slices for e in s.get("endpoints") or [] if (e.get("conditions") or {}).get("ready"))
+        return ready >= 1, f"{ready} ready endpoints"
+    return check
+
+
+def cronjob_resumed(name: str) -> StateCheck:
+    def check(kube, namespace):
+        suspended = kube.get(f"/apis/batch/v1/namespaces/{namespace}/cronjobs/{name}")["spec"].get("suspend")
+        return suspended is not True, f"suspend={suspended}"
+    return check
+
+
+def pvc_bound_or_valid_class(name: str) -> StateCheck:
+    """The claim asks for a storage class that exists (the lab has no provisioner to bind it)."""
+    def check(kube, namespace):
+        claim = kube.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{name}")
+        wanted = claim["spec"].get("storageClassName")
+        classes = {c["metadata"]["name"] for c in kube.get("/apis/storage.k8s.io/v1/storageclasses")["items"]}
+        return wanted in classes, f"storageClassName={wanted}"
+    return check
+
+
+def ingress_backend_exists(name: str) -> StateCheck:
+    def check(kube, namespace):
+        ingress = kube.get(f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/{name}")
+        services = {s["metadata"]["name"] for s in kube.get(f"/api/v1/namespaces/{namespace}/services")["items"]}
+        backends = [p["backend"]["service"]["name"] for r in ingress["spec"].get("rules", [])
+                    for p in (r.get("http") or {}).get("paths", []) if "service" in p.get("backend", {})]
+        return bool(backends) and set(backends) <= services, f"backends {backends}"
+    return check
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("crashloop-pod", Copy("crashloop-api", "Pod", "crashloop-api-"),
+             (r"password authentication failed", r"(database|db|postgres)\S* (password|credential)"),
+             "no pod crash-looping (scaled to zero until the database password is fixed)",
+             stopped_or_available("crashloop-api")),
+    Scenario("crashloop-deployment", Copy("crashloop-api", "Deployment", "crashloop-api"),
+             (r"password authentication failed", r"crash.?loop", r"(database|db|postgres)\S* (password|credential)"),
+             "no pod crash-looping (scaled to zero until the database password is fixed)",
+             stopped_or_available("crashloop-api")),
+    Scenario("bad-image-pod", Copy("bad-image", "Pod", "bad-image-"),
+             (r"0\.0\.0-does-not-exist", r"(image|tag)\S* (does not exist|not found|cannot be pulled)"),
+             "serving again on an image that exists", available("bad-image")),
+    Scenario("bad-image-deployment", Copy("bad-image", "Deployment", "bad-image"),
+             (r"0\.0\.0-does-not-exist", r"ImagePullBackOff|ErrImagePull|pull(ing)? (the )?image"),
+             "serving again on an image that exists", available("bad-image")),
+    Scenario("oom-pod", Copy("oom-worker", "Pod", "oom-worker-"),
+             (r"OOM.?kill", r"out of memory", r"memory limit"),
+             "running with a memory limit above what it allocates", available("oom-worker")),
+    Scenario("oom-deployment", Copy("oom-worker", "Deployment", "oom-worker"),
+             (r"OOM.?kill", r"out of memory", r"memory limit"),
+             "running with a memory limit above what it allocates", available("oom-worker")),
+    Scenario("service-no-endpoints", Copy("orphan-service", "Service", "payments"),
+             (r"selector", r"no endpoints"), "the Service has ready endpoints",
+             service_has_endpoints("payments")),
+    Scenario("unschedulable-pod", Copy("unschedulable", "Pod", "gpu-trainer-"),
+             (r"node ?selector", r"node affinity", r"no node"), "scheduled and serving",
+             available("gpu-trainer")),
+    Scenario("unschedulable-deployment", Copy("unschedulable", "Deployment", "gpu-trainer"),
+             (r"node ?selector", r"node affinity", r"no node", r"unschedulable"), "scheduled and serving",
+             available("gpu-trainer")),
+    Scenario("suspended-cronjob", Copy("suspended-cronjob", "CronJob", "nightly-report"),
+             (r"suspend",), "resumed", cronjob_resumed("nightly-report")),
+    Scenario("not-ready-pod", Copy("not-ready", "Pod", "checkout-"),
+             (r"readiness probe", r"probe\S* port"), "ready and serving", available("checkout")),
+    Scenario("not-ready-deployment", Copy("not-ready", "Deployment", "checkout"),
+             (r"readiness probe", r"probe\S* port"), "ready and serving", available("checkout")),
+    Scenario("pvc-missing-class", Copy("pvc-missing-class", "PersistentVolumeClaim", "reports-data"),
+             (r"storage ?class",), "the claim asks for a storage class that exists",
+             pvc_bound_or_valid_class("reports-data")),
+    Scenario("ingress-missing-service", Copy("ingress-missing-service", "Ingress", "shop"),
+             (r"shop-frontend.{0,80}(does not exist|not found|missing)", r"(missing|no such|nonexistent) service"),
+             "every backend of the Ingress is a Service that exists", ingress_backend_exists("shop")),
+]
+BY_NAME = {s.name: s for s in SCENARIOS}
