@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 
+import yaml
+
 from offline_planner.common import UNAVAILABLE, finding_summary, format_mebibytes, parse_quantity, quote_log, step, \
     step_kind
 from offline_planner.facts import Container, Facts
@@ -188,14 +190,33 @@ def image_pull(facts: Facts) -> str:
                    "kubelet picks it up at the next back-off without any change in the cluster.")
 
 
+# What a container's own log says it allocates: "allocating 536870912 bytes", "loading 700 MiB".
+ALLOCATES = re.compile(r"\b(?:allocat\w*|loading|reserving)\s+(\d+(?:\.\d+)?)\s*(bytes|[KMG]i?B?)\b", re.I)
+_ALLOC_UNITS = {"bytes": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def allocated_bytes(log: str) -> int | None:
+    """The largest allocation a log names, in bytes."""
+    found = [float(n) * _ALLOC_UNITS[u[0].lower() if u.lower() != "bytes" else "bytes"] for n, u in ALLOCATES.findall(log)]
+    return int(max(found)) if found else None
+
+
 def oom(facts: Facts) -> str:
     c = facts.container()
     limit = parse_quantity(c.limits.get("memory", ""))
     request = parse_quantity(c.requests.get("memory", "")) or 0
-    new_limit = format_mebibytes(max(limit * 2, request)) if limit else format_mebibytes(max(512 * 2**20, request * 2))
+    needs = allocated_bytes("\n".join(text for (name, _), text in facts.logs.items() if name in (c.name, "")))
+    if needs and needs > (limit or 0):
+        # What it says it needs, a quarter on top for the runtime, rounded up to 64 MiB.
+        new_limit = format_mebibytes(-(-int(needs * 1.25) // (64 * 2**20)) * 64 * 2**20)
+    else:
+        new_limit = format_mebibytes(max(limit * 2, request)) if limit else format_mebibytes(max(512 * 2**20, request * 2))
     old = c.limits.get("memory")
     diagnosis = [f"Container `{c.name}` (image `{c.image or 'unknown'}`) was killed by the kernel because it used "
                  f"more memory than its limit ({old or 'no explicit limit — the node ran out'})."]
+    if needs and needs > (limit or 0):
+        diagnosis.append(f"Its log says it allocates {format_mebibytes(needs)}, more than that limit: the new limit "
+                         f"({new_limit}) leaves a quarter on top for the runtime.")
     ref = facts.workload_ref
     steps = _pod_steps(facts, c.name)
     if facts.workload and facts.workload[0] in TEMPLATED:
@@ -237,14 +258,51 @@ def pvc_pending(facts: Facts) -> str:
               f"The *Events* say `ProvisioningFailed` and name the class `{klass}`."),
              ("Keep the claim's manifest", _k(facts, f"get pvc {pvc} -o yaml"), "Nothing, it only reads.",
               f"Save this output: it is what you re-create `{pvc}` ({size}) from.")]
+    status = (facts.obj or {}).get("status", {})
+    if facts.obj and status.get("phase") == "Pending" and not spec.get("volumeName"):
+        # Never bound: it holds no data, so re-creating it on the cluster's default class loses nothing.
+        diagnosis[1] = ("The storage class of a claim cannot be changed once it exists (the API server refuses the "
+                        "patch). But this claim never bound a volume (it is Pending and names none), so it holds no "
+                        "data: deleting it and re-creating it without a class, which gives it the cluster's default "
+                        "storage class, loses nothing.")
+        steps += [("Delete the claim that never bound", _k(facts, f"delete pvc {pvc}"),
+                   f"Deletes `{pvc}`, which holds no data (Pending, no volume); pods that mount it wait for the new one.",
+                   "It is gone:", _k(facts, f"get pvc {pvc} --ignore-not-found"),
+                   "Create it again as it was:\n\n```yaml\n" + _claim_manifest(facts, spec, keep_class=True) + "```",
+                   _k(facts, "apply -f -")),
+                  ("Re-create it on the default storage class", _k(facts, "apply -f -"),
+                   "Creates the claim again, the same but with no `storageClassName`, so the cluster's default "
+                   "class serves it:\n\n```yaml\n" + _claim_manifest(facts, spec) + "```",
+                   "It names the default class and waits for (or has) its volume; K8sGPT drops the finding:",
+                   _k(facts, f"get pvc {pvc}"),
+                   "Delete it again (then step 3's undo puts the old claim back):", _k(facts, f"delete pvc {pvc}"))]
+        diagnosis.append(f"Helm release {release} still names `{klass}`: set the class there too, or its next "
+                         "upgrade fails on the immutable field." if release else "")
     where = (f"in the values of Helm release {release} and upgrade it" if release
              else "in the manifest and apply it with your usual deploy tool")
+    if len(steps) > 2:
+        return _render(facts, "Remediation plan — PVC stuck Pending", diagnosis, steps,
+                       "If the claim stays Pending on the default class too, the cluster has no default class or "
+                       "its provisioner is down: ask your platform team which storage class to use (storage classes "
+                       f"are cluster-wide), then set it {where}. Then follow the root-cause plan.")
     return _render(facts, "Remediation plan — PVC stuck Pending", diagnosis, steps,
                    "Outside the app, in this order: ask your platform team which storage class to use (storage "
                    f"classes are cluster-wide; they may also create {klass or 'the missing class'}). A Pending claim "
                    f"holds no data, so deleting and re-creating it loses nothing: delete `{pvc}`, then set the class "
                    f"{where}; the pods that mount it bind to the new claim without any other change. Then follow "
                    "the root-cause plan.")
+
+
+def _claim_manifest(facts: Facts, spec: dict, keep_class: bool = False) -> str:
+    """The claim as a manifest to create again: name, namespace and labels, its spec without the class
+    (the cluster's default then serves it) unless `keep_class`."""
+    metadata = (facts.obj or {}).get("metadata", {})
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": facts.name, "namespace": facts.namespace,
+                          **({"labels": metadata["labels"]} if metadata.get("labels") else {})},
+             "spec": {key: spec[key] for key in ("accessModes", "resources", "volumeMode", "selector",
+                                                 *(["storageClassName"] if keep_class else [])) if key in spec}}
+    return yaml.safe_dump(claim, sort_keys=False)
 
 
 def _service_selector(facts: Facts, selector: dict) -> tuple[dict | None, str]:

@@ -34,6 +34,7 @@ def apply_kwok_rbac() -> None:
 def add_fake_nodes() -> None:
     """Right after kwok: the 3 fake nodes it plays the kubelet of, Ready."""
     kubectl("apply", "-f", str(LAB / "manifests" / "nodes.yaml"))
+    kubectl("apply", "-f", str(LAB / "manifests" / "storageclass.yaml"))  # and the default storage class
     kubectl("wait", "--for=condition=Ready", "node", "-l", "type=kwok", "--timeout=60s", timeout=75)
 
 

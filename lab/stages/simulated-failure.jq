@@ -3,6 +3,9 @@
 # see (the readiness probe moved to a declared port, an image that exists) makes the next pod of
 # the workload start normally, so K8sGPT drops the finding as it would on a real cluster.
 # The stage files use it as the key "@simulated-failure@"; lab/labctl/components.py puts it in.
+def bytes: (capture("^(?<n>[0-9.]+)(?<u>[KMGTE]i?|[kmgt])?$") // {"n": "0", "u": ""})
+  | (.n | tonumber) * ({"": 1, "Ki": 1024, "Mi": 1048576, "Gi": 1073741824, "Ti": 1099511627776,
+                        "k": 1000, "K": 1000, "M": 1000000, "G": 1000000000, "T": 1000000000000}[.u // ""] // 1);
 (.metadata.labels["lab.cluster-codex.io/simulate"] // "none") as $failure
 | if $failure == "notready"
      and ([.spec.containers[]
@@ -13,6 +16,13 @@
   # The lab's registry has every image except tags ending in -does-not-exist.
   elif $failure == "imagepull"
      and ([.spec.containers[].image | select(endswith("-does-not-exist"))] | length) == 0
+  then "none"
+  # A container that allocates more than its memory limit (its annotation says how much) is OOM-killed.
+  elif $failure == "oomkilled"
+     and (.metadata.annotations["lab.cluster-codex.io/allocates"] // null) != null
+     and ((.metadata.annotations["lab.cluster-codex.io/allocates"] | bytes) as $needs
+          | [.spec.containers[] | .resources.limits.memory // null | select(. != null) | select(bytes < $needs)]
+          | length) == 0
   then "none"
   else $failure
   end

@@ -19,16 +19,16 @@ from tests.support.lab_kube import APP_KUBECONFIG
 from tests.support.remedy import Scenario, remedy_all
 from tests.support.users import lab_users
 
-CLEARED, STILL, NONE = "cleared", "still-reported", "no change"
+CLEARED, NONE = "cleared", "no change"
 # (chart, finding kind, object name prefix) -> what following its remediation plan does.
 OUTCOMES = {
     Scenario("crashloop-api", "Pod", "crashloop-api-"): CLEARED,  # scaled to zero
     Scenario("crashloop-api", "Deployment", "crashloop-api"): CLEARED,
     Scenario("bad-image", "Pod", "bad-image-"): CLEARED,  # scaled to zero (no tag is known without a note)
     Scenario("bad-image", "Deployment", "bad-image"): CLEARED,
-    # The limit is doubled (32Mi -> 64Mi) but the worker allocates 512 MiB: it is still OOM-killed, and the
-    # run says so ("still reported ... see the root-cause plan"), as it would on a real cluster.
-    Scenario("oom-worker", "Pod", "oom-worker-"): STILL,
+    # The limit is raised above what the worker's log says it allocates (512 MiB -> 640Mi): the lab's
+    # kwok OOM-kills it only while its limit is below that (lab/stages/simulated-failure.jq).
+    Scenario("oom-worker", "Pod", "oom-worker-"): CLEARED,
     Scenario("oom-worker", "Deployment", "oom-worker"): CLEARED,  # scaled to zero
     Scenario("orphan-service", "Service", "payments"): CLEARED,  # selector pointed at the renamed pods
     Scenario("unschedulable", "Pod", "gpu-trainer-"): CLEARED,  # the impossible nodeSelector removed
@@ -36,9 +36,10 @@ OUTCOMES = {
     Scenario("suspended-cronjob", "CronJob", "nightly-report"): CLEARED,  # resumed
     Scenario("not-ready", "Pod", "checkout-"): CLEARED,  # the probe moved to the declared port
     Scenario("not-ready", "Deployment", "checkout"): CLEARED,
-    # No safe change from inside the namespace: the storage class is immutable and cluster-wide, and the
-    # context names no Service for the Ingress. The plans say so; nothing is applied.
-    Scenario("pvc-missing-class", "PersistentVolumeClaim", "reports-data"): NONE,
+    # The claim never bound: deleted and re-created on the cluster's default class (the lab's `standard`).
+    Scenario("pvc-missing-class", "PersistentVolumeClaim", "reports-data"): CLEARED,
+    # No safe change from inside the namespace: the context names no Service for the Ingress. The plan
+    # says so; nothing is applied.
     Scenario("ingress-missing-service", "Ingress", "shop"): NONE,
 }
 WITHIN = 150  # seconds the run follows a finding after its Apply (CODEX_VERIFY_WITHIN)
@@ -69,6 +70,6 @@ def test_following_the_remediation_plan(remedies, scenario):
         assert 0 <= remedy.cleared_after <= WITHIN
 
 
-def test_the_offline_planner_clears_eleven_of_fourteen(remedies):
+def test_the_offline_planner_clears_thirteen_of_fourteen(remedies):
     cleared = [s for s, r in remedies.items() if r.cleared]
-    assert len(cleared) == 11, {f"{s.chart}/{s.kind}": r.state for s, r in remedies.items()}
+    assert len(cleared) == 13, {f"{s.chart}/{s.kind}": r.state for s, r in remedies.items()}

@@ -11,6 +11,7 @@ from app.kinds import KINDS, resolve_alias
 from app.plans.core.commands import extract_commands
 from app.plans.core.context import gather_context
 from app.plans.core.kubectl import Refusal, parse_step
+from app.plans.core.plan_steps import plan_steps
 from app.plans.core.prompts import build_messages
 from offline_planner.common import CLASSES, STEP_KINDS, classify
 from offline_planner.facts import read_facts
@@ -69,7 +70,8 @@ EXPECTED = {
             "kubectl -n team-c set resources deployment/report-worker -c worker --limits=memory=128Mi",
             "kubectl -n team-c set resources deployment/report-worker -c worker --limits=memory=64Mi"],
     "pvc_pending": ["PVC stuck Pending", "`fast-ssd`", "kubectl -n team-a describe pvc data-ledger-0",
-                    "kubectl -n team-a get pvc data-ledger-0 -o yaml", "nothing safe can be changed from here",
+                    "kubectl -n team-a get pvc data-ledger-0 -o yaml", "never bound a volume",
+                    "kubectl -n team-a delete pvc data-ledger-0", "kubectl -n team-a apply -f -",
                     "ask your platform team which storage class to use"],
     "service_no_endpoints": ["Service without endpoints", "`app=payments-api`",
                              "kubectl -n team-b describe service payments", "kubectl -n team-b get pods --show-labels",
@@ -111,8 +113,15 @@ def plan_for(model, messages) -> str:
     return "".join(collect(model, messages)[0])
 
 
-def parsed(command, finding, admin=False):
-    return parse_step(command.text, default_namespace=finding.namespace or None, cluster_scoped_allowed=admin)
+def parsed(command, finding, admin=False, manifest=None):
+    return parse_step(command.text, default_namespace=finding.namespace or None, cluster_scoped_allowed=admin,
+                      manifest=manifest)
+
+
+def section_manifest(section: str) -> str | None:
+    """The YAML block of a step's section: what its `apply -f -` commands read (app.plans.core.plan_steps)."""
+    found = re.search(r"```ya?ml\n(.*?)```", section, re.S)
+    return found.group(1) if found else None
 
 
 def step_sections(plan: str) -> list[str]:
@@ -151,12 +160,13 @@ def test_every_command_a_plan_writes_is_one_the_app_accepts(model, case, mode, n
     """What the run page lists as steps (every kubectl command in code) parses; nothing gets a refusal."""
     _, build = case
     finding, messages = messages_for(build, mode, notes)
-    commands = extract_commands(plan_for(model, messages))
-    refused = [(c.text, step.reason) for c in commands if isinstance(step := parsed(c, finding), Refusal)]
+    steps = plan_steps(plan_for(model, messages))
+    refused = [(s.text, step.reason) for s in steps
+               if isinstance(step := parsed(s.command, finding, manifest=s.manifest), Refusal)]
     assert not refused
-    for command in commands:
-        step = parsed(command, finding)
-        assert step.namespace == finding.namespace and step.mutates == command.changes_cluster, command.text
+    for planned in steps:
+        step = parsed(planned.command, finding, manifest=planned.manifest)
+        assert step.namespace == finding.namespace and step.mutates == planned.changes_cluster, planned.text
 
 
 def test_each_change_is_a_step_followed_by_its_undo(model, case):
@@ -168,12 +178,13 @@ def test_each_change_is_a_step_followed_by_its_undo(model, case):
     undone = []
     for section in step_sections(plan):
         commands = extract_commands(section)
-        first = parsed(commands[0], finding)
+        manifest = section_manifest(section)
+        first = parsed(commands[0], finding, manifest=manifest if commands[0].text.endswith("apply -f -") else None)
         if not first.mutates:
             assert not any(c.changes_cluster for c in commands), section
             continue
         assert "**How to undo:**" in section, section
-        undo = parsed(commands[-1], finding)
+        undo = parsed(commands[-1], finding, manifest=manifest if commands[-1].text.endswith("apply -f -") else None)
         assert undo.mutates and undo.text != first.text and undo.objects == first.objects, section
         undone += [first.text, undo.text]
     assert changes == undone  # no change anywhere else (diagnosis, outro)
