@@ -1,7 +1,6 @@
 """Benchmark the time from Apply to "finding cleared", against the lab.
 
-Every known-issue finding the offline planner's remediation clears (tests/actions/test_runbook_clears.py
-lists them and the misses) is followed end to end, each on its own copy of its chart in its own
+Every scenario of the plan-quality suite (eval/scenarios.py: the known-issue findings) is followed end to end, each on its own copy of its chart in its own
 test-made namespace (tests/support/remedy.py): the plan written for a developer with a change grant
 there, each change dry-run and applied as them, then the run follows the finding until K8sGPT drops it.
 
@@ -19,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from app.plans.core.model_client import ModelClient, ModelSettings
-from tests.actions.test_runbook_clears import CLEARED, OUTCOMES
+from eval.scenarios import SCENARIOS
 from tests.support.apps import app_factory
 from tests.support.lab_control import install_app_chart, labctl
 from tests.support.lab_kube import APP_KUBECONFIG, Kube
@@ -38,7 +37,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="times to follow every finding (default 1)")
     parser.add_argument("--within", type=int, default=300, help="seconds a run follows its finding (default 300)")
     args = parser.parse_args()
-    scenarios = [s for s, outcome in OUTCOMES.items() if outcome == CLEARED]
+    scenarios = [s.copy for s in SCENARIOS]
     install_app_chart()  # the change roles the developer's grant binds
     kube = Kube()
     rows = []

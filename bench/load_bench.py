@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -202,6 +202,12 @@ def team_findings(kube):
     return {ns: wait_for_team_findings(kube, ns) for ns in TEAMS}
 
 
+def _error_kind(problem: str) -> str:
+    """The kind of a client-side error, for counting: the innermost exception name it mentions."""
+    names = re.findall(r"\b([A-Z]\w*(?:Error|Exception|Timeout|Reset\w*))\b", problem)
+    return names[-1] if names else problem.split(":", 2)[-1].strip()[:60]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300)
@@ -305,7 +311,11 @@ def measure(args, replicas, users, findings):
         print(f"\n{name}: {tally.requests} requests{rate}, 5xx {len(tally.server_errors)}, other errors "
               f"{len(tally.errors)}; plans generated {tally.generated}, completed {tally.completed}"
               + (f"; {tally.no_finding} rounds found no finding to plan" if tally.no_finding else ""))
-        for problem in tally.server_errors[:10] + tally.errors[:10]:
+        kinds = Counter(re.sub(r"^\S+ ", "", problem).split(":", 1)[0] + ": " + _error_kind(problem)
+                        for problem in tally.errors)
+        for kind, count in kinds.most_common():
+            print(f"   {count} x {kind}")
+        for problem in tally.server_errors[:10] + tally.errors[:5]:
             print("  ", problem)
     print("\napp logs:", ", ".join(str(r.log_path) for r in replicas))
     return 1 if baseline.server_errors or load.server_errors else 0

@@ -67,6 +67,20 @@ class Facts:
     events: list[str] = field(default_factory=list)
     logs: dict[tuple[str, bool], str] = field(default_factory=dict)
     unread_owners: list[tuple[str, str]] = field(default_factory=list)
+    workload_pod: dict | None = None  # for a workload finding: one of its pods (the first not ready)
+    pod_events: list[str] = field(default_factory=list)
+    services: list[dict] = field(default_factory=list)  # for an Ingress: its namespace's Services (brief)
+
+    def for_pod(self) -> "Facts | None":
+        """The same finding seen from its workload's pod, whose failure is the workload's cause: the
+        pod's YAML, events and logs, the workload as its owner. None without a pod in the context."""
+        pod = self.workload_pod
+        if not pod or not self.obj:
+            return None
+        return Facts(mode=self.mode, found=True, kind="Pod", namespace=self.namespace,
+                     name=str((pod.get("metadata") or {}).get("name") or "unknown"), errors=list(self.errors),
+                     parent=f"{self.kind}/{self.name}", details=self.details, user_context=self.user_context,
+                     obj=pod, owners=[self.obj], events=list(self.pod_events), logs=dict(self.logs))
 
     @property
     def ns_flag(self) -> str:
@@ -396,6 +410,16 @@ def read_facts(messages: list[dict]) -> Facts:
                 facts.owners.append(owner)
         elif section == "events":
             facts.events = [line for line in block.body.splitlines() if line.strip()]
+        elif section == "pod":
+            facts.workload_pod = _load_yaml(block.body)
+        elif section == "services":
+            try:
+                listed = yaml.safe_load(block.body)
+            except yaml.YAMLError:
+                listed = None
+            facts.services = [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
+        elif section == "pod-events":
+            facts.pod_events = [line for line in block.body.splitlines() if line.strip()]
         elif section == "log":
             previous = block.attrs.get("previous", "false").lower() == "true"
             facts.logs[(block.attrs.get("container", ""), previous)] = block.body

@@ -28,11 +28,21 @@ def write_plan(messages: list[dict]) -> str:
     if not facts.found:
         return NO_FINDING
     books = root_cause.RUNBOOKS if facts.mode == "root_cause" else remediation.RUNBOOKS
-    failure = classify(facts)
+    failure, note = classify(facts), ""
+    pod = facts.for_pod() if failure == "unavailable" else None
+    if pod is not None and classify(pod) not in ("unavailable", "general"):
+        # The workload is short of pods because its pods fail: the plan is the pod's, said so up front.
+        note = (f"_K8sGPT reported {facts.kind} `{facts.name}` short of available pods; its pod `{pod.name}` "
+                "shows why, so this plan is for that cause._")
+        facts, failure = pod, classify(pod)
     try:
-        return books[failure](facts)
+        plan = books[failure](facts)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         # Unusual object shapes must not take the demo down: fall back to the general runbook.
         log.exception("the %s runbook failed; answering with the general one", failure)
         facts.obj, facts.owners = None, []
-        return books["general"](facts)
+        plan = books["general"](facts)
+    if note:
+        first, _, rest = plan.partition("\n")
+        plan = f"{first}\n\n{note}\n{rest}"
+    return plan

@@ -101,7 +101,9 @@ def _noted_image_steps(facts: Facts, c: Container) -> list[tuple]:
 
 
 def _scale_down_step(facts: Facts, why: str) -> list[tuple]:
-    """Scale to zero when none of the workload's pods is available: nothing that works stops."""
+    """Scale to zero when none of the workload's pods is available: nothing that works stops. Runbooks
+    offer it only when they have no real fix: a plan's steps are applied in order, and stopping after
+    a roll-back would undo the fix."""
     workload = facts.workload
     replicas, available = facts.replicas, facts.available_replicas
     if not workload or workload[0] not in SCALABLE or not replicas or available != 0:
@@ -137,8 +139,8 @@ def crash_loop(facts: Facts) -> str:
     diagnosis = [f"Container `{c.name}` (image `{c.image or 'unknown'}`) starts and exits again, so the kubelet "
                  f"restarts it with a growing back-off.{exit_info}", quote_log(facts, c.name)]
     fixes = (_noted_image_steps(facts, c) + _rollback_steps(facts, "the image and configuration that last worked")
-             + _scale_down_step(facts, "the restarts, their back-off events and the alerts stop until you scale "
-                                       "back up with a fixed version."))
+             or _scale_down_step(facts, "the restarts, their back-off events and the alerts stop until you scale "
+                                        "back up with a fixed version."))
     if not _rollable(facts):
         diagnosis.append(f"`{facts.workload_ref}` has no rollout history to go back to.")
     diagnosis += [_no_earlier_revision(facts), _nothing_safe(fixes)]
@@ -175,7 +177,7 @@ def image_pull(facts: Facts) -> str:
                       "If it is empty or names a missing Secret, ask whoever owns registry credentials to "
                       "provide it; do not paste credentials into a command line."))
     fixes = (_noted_image_steps(facts, c) + _rollback_steps(facts, "the image tag that was last pulled successfully")
-             + _scale_down_step(facts, "the kubelet stops retrying the pull and the alerts stop until the image "
+             or _scale_down_step(facts, "the kubelet stops retrying the pull and the alerts stop until the image "
                                        "exists."))
     diagnosis.append(_no_earlier_revision(facts))
     if not fixes:
@@ -351,6 +353,20 @@ def service_no_endpoints(facts: Facts) -> str:
                    "instead of patching the Service; the root-cause plan shows how to keep both in one chart.")
 
 
+def _renamed_service(facts: Facts, missing: str) -> str | None:
+    """The Service a missing backend was most likely renamed to: the only one in the namespace whose name
+    starts like the missing one's (`shop-frontend` -> `shop-web`) and that serves the backend's port."""
+    spec = (facts.obj or {}).get("spec", {})
+    ports = {((p.get("backend") or {}).get("service") or {}).get("port", {}).get("number")
+             for r in spec.get("rules") or [] for p in ((r.get("http") or {}).get("paths")) or []
+             if ((p.get("backend") or {}).get("service") or {}).get("name") == missing}
+    stem = missing.split("-", 1)[0]
+    candidates = [s["name"] for s in facts.services
+                  if s.get("name") and s["name"] != missing and s["name"].split("-", 1)[0] == stem
+                  and (not ports - {None} or ports & {p.get("port") for p in s.get("ports") or []})]
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def _ingress_backends(facts: Facts) -> list[tuple[str, str]]:
     """(json-pointer of the backend service name, service name) for every rule path."""
     found = []
@@ -395,14 +411,18 @@ def ingress_backend_missing(facts: Facts) -> str:
         diagnosis.append(f"Helm release `{release}` owns this Ingress: if a release renamed the Service, rolling "
                          f"it back (with helm, outside this app) restores both.")
     replacement = next((name for name in facts.noted_services() if name != target), None)
+    why = "the Service you named"
+    if known and not replacement:
+        replacement = _renamed_service(facts, target)
+        why = "the one Service here whose name and port match (renamed in a release?)"
     if known and replacement:
         pointer = known[0][0]
         patch = _json([{"op": "replace", "path": pointer, "value": replacement}])
         undo = _json([{"op": "replace", "path": pointer, "value": target}])
         steps.append((f"Point the Ingress at Service `{replacement}`",
                       _k(facts, f"patch ingress {ing} --type=json -p '{patch}'"),
-                      f"Changes only that backend of Ingress `{ing}` (from `{target}` to `{replacement}`, the "
-                      "Service you named); other paths are untouched.",
+                      f"Changes only that backend of Ingress `{ing}` (from `{target}` to `{replacement}`, "
+                      f"{why}); other paths are untouched.",
                       "The backend resolves and has endpoints:", _k(facts, f"describe ingress {ing}"),
                       "Put the old backend name back:", _k(facts, f"patch ingress {ing} --type=json -p '{undo}'")))
     else:
@@ -601,8 +621,8 @@ def unavailable(facts: Facts) -> str:
              ("Read its conditions and events", _k(facts, f"describe {ref}"), "Nothing, it only reads.",
               "*Conditions* and *Events* at the bottom.")]
     fixes = (_rollback_steps(facts, "the pod template that last became available")
-             + _scale_down_step(facts, "the failing pods stop restarting, retrying and alerting until you scale back "
-                                       "up with a fix."))
+             or _scale_down_step(facts, "the failing pods stop restarting, retrying and alerting until you scale back "
+                                        "up with a fix."))
     diagnosis += [_no_earlier_revision(facts), _nothing_safe(fixes)]
     return _render(facts, "Remediation plan — workload unavailable", diagnosis, steps + fixes,
                    "If some pods are available, do not scale down: follow the failing pods' findings instead.")

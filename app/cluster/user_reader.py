@@ -91,6 +91,14 @@ class UserReader:
     def list_events(self, namespace: str, api_kind: str, name: str) -> list[dict]:
         return self.events_for(namespace, api_kind, name, limit=200)
 
+    def list_objects(self, api_kind: str, namespace: str, label_selector: str, limit: int) -> list[dict]:
+        """Objects of a kind matching a selector, for a plan's context (a workload's pods); never Secrets."""
+        kind = kind_for_api_kind(api_kind)
+        if kind is None or kind.metadata_only or not namespace:
+            raise NotFound(f"{api_kind} objects are not listed for plans")
+        items, _ = self.list(kind, namespace, limit=limit, label_selector=label_selector)
+        return items
+
     def read_pod_log(self, namespace: str, name: str, container: str, previous: bool,
                      tail_lines: int) -> str:
         """The last lines of a container's log (bounded to LOG_LIMIT_BYTES)."""

@@ -18,8 +18,8 @@ from kubernetes import client
 from app.cluster.errors import NotFound
 from app.findings import Finding
 from app.kinds import get_kind, kind_for_api_kind
-from app.plans.core.commands import extract_commands
 from app.plans.core.kubectl import Refusal, parse_step
+from app.plans.core.plan_steps import plan_steps
 from app.plans.core.model_client import ModelClient, ModelSettings
 from tests.actions.helpers import act, make_run
 from tests.lab.test_lab_findings import EXPECTED, RESULT_TIMEOUT, matches
@@ -31,22 +31,24 @@ from tests.support.remedy import remediation_plan
 # chart -> {finding kind: the verbs of its plan's changes, each followed by its undo}. No safe change
 # exists from inside the namespace for a claim whose storage class is missing (the class is immutable
 # and cluster-wide), nor for an Ingress whose right Service the context does not name.
+# A Deployment finding is planned from its failing pod, so it gets the pod's changes.
 CHANGES = {
     "crashloop-api": {"Pod": ["scale", "scale"], "Deployment": ["scale", "scale"]},
     "bad-image": {"Pod": ["scale", "scale"], "Deployment": ["scale", "scale"]},
-    "oom-worker": {"Pod": ["set resources", "set resources"], "Deployment": ["scale", "scale"]},
+    "oom-worker": {"Pod": ["set resources", "set resources"], "Deployment": ["set resources", "set resources"]},
     "orphan-service": {"Service": ["patch", "patch"]},
-    "unschedulable": {"Pod": ["patch", "patch"], "Deployment": ["scale", "scale"]},
-    "pvc-missing-class": {"PersistentVolumeClaim": []},
-    "ingress-missing-service": {"Ingress": []},
+    "unschedulable": {"Pod": ["patch", "patch"], "Deployment": ["patch", "patch"]},
+    "pvc-missing-class": {"PersistentVolumeClaim": ["delete", "apply", "apply", "delete"]},
+    "ingress-missing-service": {"Ingress": ["patch", "patch"]},
     "suspended-cronjob": {"CronJob": ["patch", "patch"]},
-    "not-ready": {"Pod": ["patch", "patch"], "Deployment": ["scale", "scale"]},
+    "not-ready": {"Pod": ["patch", "patch"], "Deployment": ["patch", "patch"]},
 }
 LABEL = {"codex-test": "runbook-steps"}
 DEPLOYMENTS = "/apis/apps/v1/namespaces/{}/deployments"
-# What a developer might add in the context box, and the changes it adds to the plan.
+# What a developer might add in the context box, and the changes the plan then has instead.
 NOTES = {
-    "bad-image": ("We meant docker.io/library/nginx:1.27-alpine.", {"Pod": ["set image", "set image"]}),
+    "bad-image": ("We meant docker.io/library/nginx:1.27-alpine.",
+                  {"Pod": ["set image", "set image"], "Deployment": ["set image", "set image"]}),
     "ingress-missing-service": ("The shop is served by service/healthy-shop now.", {"Ingress": ["patch", "patch"]}),
 }
 
@@ -105,12 +107,14 @@ def chart_results(lab, chart: str) -> list[dict]:
 
 
 def accepted_steps(plan: str, finding: Finding) -> list:
-    """Every step the run page lists for this plan, each accepted by the strict parser."""
+    """Every step the run page lists for this plan (an `apply -f -` with its manifest), each accepted by
+    the strict parser: (parsed step, manifest)."""
     steps = []
-    for command in extract_commands(plan):
-        step = parse_step(command.text, default_namespace=finding.namespace, cluster_scoped_allowed=False)
-        assert not isinstance(step, Refusal), (command.text, step.reason)
-        steps.append(step)
+    for planned in plan_steps(plan):
+        step = parse_step(planned.text, default_namespace=finding.namespace, cluster_scoped_allowed=False,
+                          manifest=planned.manifest)
+        assert not isinstance(step, Refusal), (planned.text, step.reason)
+        steps.append((step, planned.manifest))
     return steps
 
 
@@ -134,16 +138,17 @@ def test_every_change_of_the_plan_is_accepted_as_a_server_dry_run(app, change_ro
         finding = Finding.from_result(result)
         for notes in dict.fromkeys(["", note]):
             plan, _ = remediation_plan(app, model, admin, finding, notes)
-            changes = [step for step in accepted_steps(plan, finding) if step.mutates]
-            expected = noted_changes.get(finding.kind, []) if notes else []
-            assert [s.verb for s in changes] == expected + CHANGES[chart][finding.kind], plan
+            changes = [(step, manifest) for step, manifest in accepted_steps(plan, finding) if step.mutates]
+            expected = (noted_changes[finding.kind] if notes and finding.kind in noted_changes
+                        else CHANGES[chart][finding.kind])
+            assert [s.verb for s, _ in changes] == expected, plan
             if not changes:
                 continue
-            objects = {obj for s in changes for obj in s.objects}
+            objects = {obj for s, _ in changes for obj in s.objects}
             before = state_of(lab, finding.namespace, objects)
             run = make_run(app, admin, finding.namespace, finding.name, finding.kind)
-            for step in changes:
-                outcome = act(app, "dry-run", admin, run, step.text)
+            for step, manifest in changes:
+                outcome = act(app, "dry-run", admin, run, step.text, manifest)
                 assert outcome.ok, f"{finding.kind} {finding.qualified_name}: {step.text}\n{outcome.message}"
                 assert "nothing was changed" in outcome.message
             assert state_of(lab, finding.namespace, objects) == before, "a dry-run changed the object"
@@ -188,12 +193,10 @@ def test_a_later_revision_is_rolled_back_and_its_image_set_again(app, change_rol
     finding = Finding.from_result({"spec": {"kind": "Pod", "name": f"{namespace}/{pod}", "error": [
         {"text": f"the last termination reason is Error container=api pod={pod}"}]}})
     plan, _ = remediation_plan(app, model, admin, finding)
-    changes = [step for step in accepted_steps(plan, finding) if step.mutates]
+    changes = [step for step, _ in accepted_steps(plan, finding) if step.mutates]
     assert [step.text for step in changes] == [
         f"kubectl -n {namespace} rollout undo deployment/{name}",
-        f"kubectl -n {namespace} set image deployment/{name} api=docker.io/library/busybox:1.37",
-        f"kubectl -n {namespace} scale deployment/{name} --replicas=0",
-        f"kubectl -n {namespace} scale deployment/{name} --replicas=1"], plan
+        f"kubectl -n {namespace} set image deployment/{name} api=docker.io/library/busybox:1.37"], plan
     before = state_of(lab, namespace, {("deployments", name)})
     run = make_run(app, admin, namespace, pod, "Pod")
     for step in changes:

@@ -34,6 +34,13 @@ class SampleGateway:
         self.calls.append(("list_events", kind, namespace, name))
         return copy.deepcopy(self.events.get((kind, name), []))
 
+    def list_objects(self, kind, namespace, label_selector, limit):
+        self.calls.append(("list_objects", kind, namespace, label_selector))
+        wanted = dict(pair.split("=", 1) for pair in label_selector.split(",") if pair)
+        found = [o for (k, ns, _), o in self.objects.items() if k == kind and ns == namespace
+                 and wanted.items() <= ((o["metadata"].get("labels") or {}).items())]
+        return copy.deepcopy(found[:limit])
+
     def read_pod_log(self, namespace, name, container, previous, tail_lines):
         self.calls.append(("read_pod_log", name, container, previous, tail_lines))
         try:

@@ -6,8 +6,8 @@ and every change of the plan -- not its undos -- is dry-run and then applied, in
 app.actions.service as a developer whose change grant covers that namespace. Then the run follows its
 finding with app.actions.verification until K8sGPT drops it or the bound passes.
 
-Shared by the lab test that counts what the offline planner's remediation clears
-(tests/actions/test_runbook_clears.py) and the Apply-to-cleared benchmark (bench/apply_to_cleared_bench.py).
+Shared by the plan-quality suite (eval/, run in CI by tests/eval/test_plan_quality.py) and the
+Apply-to-cleared benchmark (bench/apply_to_cleared_bench.py).
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ EVERY_KIND = set(KIND_NAMES) - {"secrets"}  # a developer's usual grant: all but
 LABEL = {"codex-test": "remedy"}
 # A copy leaves out what is cluster-wide: the shared chart's release owns the IngressClass.
 COPY_VALUES = {"ingress-missing-service": ["--set", "ingressClass.create=false"]}
+# A copy that first gets an earlier, working release, so that its workload has a revision to roll back
+# to: the bad tag came with an upgrade, as it does in real life.
+HISTORY = {"bad-image": ["--set", "image=docker.io/library/nginx:1.27-alpine"]}
 
 
 @dataclass
@@ -76,7 +79,11 @@ class Scenario:
 def install_copy(chart: str, namespace: str) -> float:
     """Install a copy of the chart (release = chart name) into `namespace`; when it was installed."""
     folder = next(d / chart for d in CHART_DIRS if (d / chart / "Chart.yaml").exists())
-    labctl().helm("upgrade", "--install", chart, str(folder), "--namespace", namespace,
+    if chart in HISTORY:
+        labctl().helm("upgrade", "--install", chart, str(folder), "--namespace", namespace, "--timeout", "2m",
+                      *COPY_VALUES.get(chart, []), *HISTORY[chart])
+    # --reset-values: without values an upgrade would keep the earlier release's.
+    labctl().helm("upgrade", "--install", chart, str(folder), "--namespace", namespace, "--reset-values",
                   "--timeout", "2m", *COPY_VALUES.get(chart, []))
     return time.monotonic()
 

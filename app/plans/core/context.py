@@ -13,6 +13,12 @@ gateway's own exceptions (NotFound, Forbidden, Unavailable):
 - ``read_pod_log(namespace, name, container, previous, tail_lines) -> str`` — the last
   ``tail_lines`` lines of a container's log; ``previous=True`` for the last terminated instance
   (raises when there is none).
+- ``list_objects(kind, namespace, label_selector, limit) -> list[dict]`` — objects of a kind in a
+  namespace matching a label selector (the pods of a workload).
+
+For a workload finding (K8sGPT's "has 1 replicas but 0 are available") the cause is in its pods, so
+the context also holds one of them -- the first that is not ready -- with its events and logs. For
+an Ingress it holds the namespace's Services (name, ports, selector): what a backend may point at.
 
 A failure of the affected object itself propagates (the finding may have disappeared); failures
 of owners, events or logs become notes in the context, so a plan can still be written.
@@ -44,7 +50,7 @@ MAX_LINE_CHARS = 2_000
 # is still recognised whole (a URL password needs its ``@``) instead of showing its first half.
 _CUT_CONTEXT_CHARS = 512
 # Trim order: least useful first. Within logs and events the oldest lines go first.
-_TRIM_ORDER = ("log-current", "events", "log-previous", "owner", "object")
+_TRIM_ORDER = ("log-current", "pod-events", "events", "log-previous", "owner", "pod", "services", "object")
 
 
 class ContextGateway(Protocol):
@@ -54,6 +60,8 @@ class ContextGateway(Protocol):
 
     def read_pod_log(self, namespace: str | None, name: str, container: str, previous: bool,
                      tail_lines: int) -> str: ...
+
+    def list_objects(self, kind: str, namespace: str | None, label_selector: str, limit: int) -> list[dict]: ...
 
 
 @dataclass
@@ -207,6 +215,63 @@ def _pod_logs(gateway, finding: Finding, pod: dict, tail: int, budget_bytes: int
     return sections
 
 
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+MAX_WORKLOAD_PODS = 20  # pods looked at for one that is not ready
+
+
+def _ready(pod: dict) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _workload_pod(gateway, finding: Finding, workload: dict, log_lines: int, max_events: int, budget_bytes: int,
+                  notes: list[str]) -> list[Section]:
+    """One pod of a workload, the first not ready (else the first): its YAML, events and logs."""
+    labels = (((workload.get("spec") or {}).get("selector") or {}).get("matchLabels")) or {}
+    if not labels:
+        return []
+    selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    try:
+        pods = gateway.list_objects("Pod", finding.namespace, selector, MAX_WORKLOAD_PODS)
+    except Exception as exc:  # noqa: BLE001 - the gateway's domain errors: the plan is written without it
+        notes.append(f"the pods of {finding.kind} {finding.name} could not be read ({type(exc).__name__})")
+        return []
+    if not pods:
+        return []
+    pod = next((p for p in pods if not _ready(p)), pods[0])
+    name = (pod.get("metadata") or {}).get("name", "")
+    sections = [Section("pod", f"Pod {name} of {finding.kind} {finding.name} (YAML, managedFields dropped)",
+                        to_yaml(clean_object(pod)), "yaml", {"kind": "Pod", "name": name})]
+    try:
+        events, trimmed = format_events(gateway.list_events(finding.namespace, "Pod", name), max_events, budget_bytes)
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"events of pod {name} could not be read ({type(exc).__name__})")
+        events, trimmed = "", 0
+    if events:
+        sections.append(Section("pod-events", f"Recent events of pod {name} (oldest first)", events,
+                                trimmed_lines=trimmed))
+    pod_finding = Finding(kind="Pod", namespace=finding.namespace, name=name)
+    return sections + _pod_logs(gateway, pod_finding, pod, log_lines, budget_bytes, notes)
+
+
+MAX_SERVICES = 50
+
+
+def _namespace_services(gateway, finding: Finding, notes: list[str]) -> list[Section]:
+    """The Services of the Ingress's namespace, each as its name, ports and selector."""
+    try:
+        services = gateway.list_objects("Service", finding.namespace, "", MAX_SERVICES)
+    except Exception as exc:  # noqa: BLE001 - the gateway's domain errors
+        notes.append(f"the Services of {finding.namespace} could not be read ({type(exc).__name__})")
+        return []
+    brief = [{"name": (s.get("metadata") or {}).get("name", ""),
+              "ports": [{k: p[k] for k in ("name", "port", "targetPort") if k in p} for p in (s.get("spec") or {}).get("ports") or []],
+              "selector": (s.get("spec") or {}).get("selector") or {}} for s in services]
+    body = to_yaml(redact_object(brief)) if brief else "[]  # none"
+    return [Section("services", f"Services in namespace {finding.namespace} (name, ports, selector)", body, "yaml",
+                    {"kind": "Service"})]
+
+
 def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: int = DEFAULT_BUDGET_BYTES,
                    log_lines: int = DEFAULT_LOG_LINES, max_events: int = DEFAULT_MAX_EVENTS) -> GatheredContext:
     """Read the object, its owners, its events and (for pods) its logs, as the gateway's user."""
@@ -228,6 +293,10 @@ def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: i
         sections.append(Section("events", "Recent events (oldest first)", events, trimmed_lines=trimmed))
     if finding.kind == "Pod":
         sections.extend(_pod_logs(gateway, finding, obj, log_lines, budget_bytes, notes))
+    elif finding.kind in WORKLOAD_KINDS:
+        sections.extend(_workload_pod(gateway, finding, obj, log_lines, max_events, budget_bytes, notes))
+    elif finding.kind == "Ingress":
+        sections.extend(_namespace_services(gateway, finding, notes))
     context = GatheredContext(sections, notes, budget_bytes)
     trim_to_budget(context)
     return context
@@ -247,7 +316,7 @@ def trim_to_budget(context: GatheredContext) -> None:
         if stage == "owner":
             candidates.reverse()  # the furthest owner goes first
         for section in candidates:
-            if section.key in ("log", "events"):
+            if section.key in ("log", "events", "pod-events"):
                 if excess > 0:
                     lines = section.body.splitlines()
                     while lines and excess > 0:
@@ -261,7 +330,7 @@ def trim_to_budget(context: GatheredContext) -> None:
             if excess <= 0:
                 break
             before = section.size
-            if section.key == "owner":
+            if section.key in ("owner", "pod", "services"):
                 section.body = ""
                 excess -= before
                 context.notes.append(f"{section.title}: dropped to fit the {context.budget_bytes}-byte budget")
