@@ -195,6 +195,20 @@ def test_without_redis_another_process_follows_the_text_saved_every_second(local
     assert len(plans[0][2]) < len(plans[-1][2]) and "Offline planner" in plans[-1][2]
 
 
+def _reference_then_mid_plan(app) -> tuple[str, int]:
+    """(the whole text of a slow plan written undisturbed, a run of the same prompt now mid-plan with
+    text saved): a fault is made next, and the run must still end with exactly that text."""
+    reference = _run(app, "[[planner:slow_ms=60]] slow")
+    with app.test_request_context():
+        submit(reference)
+    expected = _wait_for(app, reference, lambda r: r.status != RunStatus.STREAMING).output_text
+    run_id = _run(app, "[[planner:slow_ms=60]] slow")
+    with app.test_request_context():
+        submit(run_id)
+    _wait_for(app, run_id, lambda r: r.output_text, timeout=20)
+    return expected, run_id
+
+
 def test_a_redis_restart_mid_plan_loses_nothing(request, tmp_path, sqlite_template, planner):
     """Redis restarts (empty) while a plan is written: the plan still ends with all its text, and a
     follower that was reading gets the end. The database is the record; the bus only carries it."""
@@ -207,14 +221,7 @@ def test_a_redis_restart_mid_plan_loses_nothing(request, tmp_path, sqlite_templa
                           "CODEX_LLM_TIMEOUT": 20, "CODEX_PLAN_LEASE_SECONDS": LEASE,
                           "CODEX_REDIS_URL": own_redis.url()}) as make:
             app = make()
-            reference = _run(app, "[[planner:slow_ms=60]] slow")  # the same prompt, no restart
-            with app.test_request_context():
-                submit(reference)
-            expected = _wait_for(app, reference, lambda r: r.status != RunStatus.STREAMING).output_text
-            run_id = _run(app, "[[planner:slow_ms=60]] slow")
-            with app.test_request_context():
-                submit(run_id)
-            _wait_for(app, run_id, lambda r: r.output_text, timeout=20)
+            expected, run_id = _reference_then_mid_plan(app)
             own_redis.restart()
             events = _follow(app, run_id)
             run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING)
@@ -288,14 +295,7 @@ def test_a_postgresql_restart_mid_plan_loses_nothing_and_pages_say_so_meanwhile(
         with app_factory({"SQLALCHEMY_DATABASE_URI": server.url("codex"), "CODEX_LLM_BASE_URL": planner.base_url,
                           "CODEX_LLM_TIMEOUT": 20, "CODEX_PLAN_LEASE_SECONDS": LEASE}) as make:
             app = make()
-            reference = _run(app, "[[planner:slow_ms=60]] slow")
-            with app.test_request_context():
-                submit(reference)
-            expected = _wait_for(app, reference, lambda r: r.status != RunStatus.STREAMING).output_text
-            run_id = _run(app, "[[planner:slow_ms=60]] slow")
-            with app.test_request_context():
-                submit(run_id)
-            _wait_for(app, run_id, lambda r: r.output_text, timeout=20)
+            expected, run_id = _reference_then_mid_plan(app)
             client = app.test_client()
             token = re.search(r'name="csrf-token" content="([^"]+)"',
                               client.get("/__csrf-token__").get_data(as_text=True)).group(1)
