@@ -81,22 +81,25 @@ class UserReader:
 
     # -- the ContextGateway of app.plans.core.context: kinds named by their `kind` field --------
 
-    def get_object(self, api_kind: str, namespace: str, name: str) -> dict:
-        """One object for a plan's context; Secrets are never read for plans."""
+    @staticmethod
+    def _plan_kind(api_kind: str, namespace: str) -> Kind:
+        """The kind a plan's context may read: namespaced, in the registry, never Secrets."""
         kind = kind_for_api_kind(api_kind)
         if kind is None or kind.metadata_only or not namespace:
             raise NotFound(f"{api_kind} objects are not read for plans")
-        return self.get(kind, namespace, name)
+        return kind
+
+    def get_object(self, api_kind: str, namespace: str, name: str) -> dict:
+        """One object for a plan's context."""
+        return self.get(self._plan_kind(api_kind, namespace), namespace, name)
 
     def list_events(self, namespace: str, api_kind: str, name: str) -> list[dict]:
         return self.events_for(namespace, api_kind, name, limit=200)
 
     def list_objects(self, api_kind: str, namespace: str, label_selector: str, limit: int) -> list[dict]:
-        """Objects of a kind matching a selector, for a plan's context (a workload's pods); never Secrets."""
-        kind = kind_for_api_kind(api_kind)
-        if kind is None or kind.metadata_only or not namespace:
-            raise NotFound(f"{api_kind} objects are not listed for plans")
-        items, _ = self.list(kind, namespace, limit=limit, label_selector=label_selector)
+        """Objects of a kind matching a selector, for a plan's context (a workload's pods)."""
+        items, _ = self.list(self._plan_kind(api_kind, namespace), namespace, limit=limit,
+                             label_selector=label_selector or None)
         return items
 
     def read_pod_log(self, namespace: str, name: str, container: str, previous: bool,

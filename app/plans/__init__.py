@@ -44,7 +44,6 @@ def init_app(app):
             return
         if app.extensions.get(SWEPT_KEY):
             return
-        app.extensions[SWEPT_KEY] = True
         from app.plans import runs
 
         bus = app.extensions[BUS_KEY]
@@ -58,9 +57,13 @@ def init_app(app):
         count = runs.sweep_stale_runs(app.config["CODEX_PLAN_STALE_AFTER"], alive=alive)
         if count:
             app.logger.info("marked %d stale plan run(s) interrupted", count)
-        if not bus.shared:  # an in-process queue died with the last process: queue its runs again
-            for run_id in runs.unstarted_ids():  # (started once at most: runs.start_run)
+        if not bus.shared:
+            # Runs no worker started: with the embedded default, what the in-process queue held when the
+            # last process stopped. (Several processes without Redis queue each other's too; the first
+            # worker to start a run writes it -- runs.start_run -- and the duplicates are dropped.)
+            for run_id in runs.unstarted_ids():
                 bus.enqueue(run_id)
+        app.extensions[SWEPT_KEY] = True  # only once it all worked: a database down retries next request
         if app.config["CODEX_PLAN_WORKERS_AT_START"]:
             app.extensions[WORKERS_KEY].start()
 

@@ -84,6 +84,9 @@ class LocalBus(PlanBus):
                     return None
                 self._changed.wait(left)
             run_id = self._queue.popleft()
+            holder, expiry = self._leases.get(run_id, (worker, 0.0))
+            if holder != worker and expiry > time.monotonic():
+                return None  # queued twice: another worker writes it, and keeps its lease
             self._leases[run_id] = (worker, time.monotonic() + self.lease_seconds)
             return run_id
 
@@ -204,7 +207,9 @@ class RedisBus(PlanBus):
         if taken is None:
             return None
         run_id = int(taken[1])
-        self.redis.set(self._key("lease", run_id), worker, px=int(self.lease_seconds * 1000))
+        # NX: a run queued twice is another worker's while its lease lives; this entry is dropped.
+        if not self.redis.set(self._key("lease", run_id), worker, px=int(self.lease_seconds * 1000), nx=True):
+            return None
         return run_id
 
     def renew(self, run_id, worker, ttl):

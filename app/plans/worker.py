@@ -4,9 +4,9 @@
 Each app process runs CODEX_PLAN_WORKERS threads, started with the first job it enqueues or at its
 first request, that take runs off the bus (app.plans.bus). A worker streams the model's answer,
 appends it to the run's events in pieces (followers render them), saves the text so far to the
-database every second (a restart loses no finished text). A watchdog thread renews the leases of the
-runs the process writes, a few times per lease period, and ends a run that was stopped or ran out of
-time even while its model sends nothing. Whoever ends a run (the worker, or the watchdog) records it
+database every second (a restart loses no finished text). A heartbeat thread renews the leases of the
+runs the process writes, four times per lease period, and a watchdog thread ends a run that was
+stopped or ran out of time even while its model sends nothing. Whoever ends a run (the worker, or the watchdog) records it
 once and appends the `end` event. A stopped process (gunicorn.conf.py) takes no new job and lets the
 plans it writes finish for CODEX_PLAN_DRAIN_SECONDS.
 
@@ -42,7 +42,7 @@ from app.plans.core.vocabulary import RunStatus
 
 FLUSH_SECONDS = 0.1  # text is appended to the run's events at most this often
 SAVE_SECONDS = 1.0  # and saved to the database
-WATCH_SECONDS = 1.0  # the watchdog renews leases and looks for Stop and the timeout at least this often
+WATCH_SECONDS = 1.0  # the watchdog looks for Stop and the timeout at least this often
 END_RETRY_SECONDS = 30  # a run's end is retried this long (a database restart)
 STOPPED = "Stopped by the user."
 INTERRUPTED = ("The plan was interrupted: the server writing it stopped before the end. The text so far "
@@ -85,11 +85,12 @@ class Workers:
         self._closing = threading.Event()  # the watchdog and the reaper end too
         self._suspects: set[int] = set()
         self._jobs: dict[str, _Job] = {}  # worker -> the run it writes (its lease renewed)
+        self._drained = False  # stopped for good (SIGTERM, shutdown): start() starts nothing again
 
     def start(self) -> None:
         """Start the threads once (idempotent; a forked process starts its own)."""
         with self._lock:
-            if self._threads and all(t.is_alive() for t in self._threads):
+            if self._drained or (self._threads and all(t.is_alive() for t in self._threads)):
                 return
             if self._threads:  # one died: stop the others before starting a new set
                 self._stopping.set()
@@ -103,19 +104,21 @@ class Workers:
             self._threads = [threading.Thread(target=self._work, args=(f"{self.name}#{n}",),
                                               name=f"plan-worker-{n}", daemon=True) for n in range(self.count)]
             self._threads.append(threading.Thread(target=self._reap, name="plan-reaper", daemon=True))
+            self._threads.append(threading.Thread(target=self._heartbeat, name="plan-heartbeat", daemon=True))
             self._threads.append(threading.Thread(target=self._watch, name="plan-watchdog", daemon=True))
             for thread in self._threads:
                 thread.start()
 
     def drain(self) -> None:
-        """Take no new job (a signal handler calls this: it only sets a flag)."""
+        """Take no new job, for good (a signal handler calls this: it only sets flags)."""
+        self._drained = True
         self._stopping.set()
 
     def stop(self, timeout: float = 5) -> None:
         """Drain, then stop: take no new job (queued ones stay for other replicas), let the plans
         being written finish for up to `timeout` seconds, then end the rest as interrupted at once
         (their text kept) instead of leaving them to another replica's reaper."""
-        self._stopping.set()
+        self.drain()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread.name.startswith("plan-worker"):
@@ -123,7 +126,7 @@ class Workers:
         with self._lock:
             left = list(self._jobs.values())
         for job in left:
-            self._end(job, RunStatus.INTERRUPTED, RESTARTED)
+            self._end_in_context(job, RunStatus.INTERRUPTED, RESTARTED)
         self._closing.set()
         for thread in self._threads:
             thread.join(1)
@@ -239,18 +242,25 @@ class Workers:
             log.warning("plan bus: %s failed; the plan goes on", getattr(call, "__name__", call), exc_info=True)
             return None
 
-    def _watch(self) -> None:
-        """The watchdog, several times per lease period and at least every second, whether or not a
-        model is sending anything (a slow first token is not a dead worker): renew the lease of every
-        run this process writes, and end a run that was stopped or ran out of time even while its
-        model keeps the worker waiting for the next chunk."""
-        while not self._closing.wait(min(WATCH_SECONDS, self.lease_seconds / 4)):
+    def _heartbeat(self) -> None:
+        """Renew the lease of every run this process writes, four times per lease period, whether or
+        not its model is sending anything (a slow first token is not a dead worker). Redis only: a
+        database that hangs must not hold up the renewals (other replicas would reap live runs)."""
+        while not self._closing.wait(self.lease_seconds / 4):
             with self._lock:
                 jobs = list(self._jobs.values())
             for job in jobs:
                 if self._tell(self.bus.renew, job.run_id, job.worker, self.lease_seconds) is False:
                     log.warning("plan run %s: its lease was taken over; this worker lets it go", job.run_id)
                     job.lost = True
+
+    def _watch(self) -> None:
+        """The watchdog, at least every second: end a run that was stopped (on the bus, or in the
+        database) or ran out of time, even while its model keeps the worker waiting for a chunk."""
+        while not self._closing.wait(min(WATCH_SECONDS, self.lease_seconds / 4)):
+            with self._lock:
+                jobs = list(self._jobs.values())
+            for job in jobs:
                 if job.ended or job.lost:
                     continue
                 verdict = None
@@ -259,7 +269,7 @@ class Workers:
                                                  "was stopped; the text so far is kept.")
                 elif self._tell(self.bus.stopped, job.run_id) or self._stop_in_db(job.run_id):
                     verdict = (RunStatus.STOPPED, STOPPED)
-                if verdict:  # on a thread of its own: a database restart must not hold up the renewals
+                if verdict:  # on a thread of its own: recording it may wait through a database restart
                     threading.Thread(target=self._end_in_context, args=(job, *verdict), daemon=True).start()
 
     def _stop_in_db(self, run_id: int) -> bool:

@@ -1,12 +1,12 @@
 """Error pages: HTTP errors, CSRF failures and cluster errors, htmx-aware."""
 
-from flask import request
+from flask import g, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app.cluster.gateway import Forbidden, NotFound, Unavailable
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.web.htmx import render
 
 TITLES = {
@@ -60,11 +60,13 @@ def init_app(app):
     @app.errorhandler(sa_exc.OperationalError)
     def database_unavailable(error):
         # Connection refused or dropped (a restart), or SQLite busy: the transaction was rolled back.
+        # The page is rendered as for a visitor: loading the signed-in user would ask the database again.
         db.session.rollback()
+        g._login_user = login_manager.anonymous_user()
         app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
                            str(error).splitlines()[0][:200])
-        return error_page(503, "The database cannot be reached just now, so nothing was changed. "
-                               "Try again in a moment.", title=DATABASE_DOWN)
+        return error_page(503, "The database cannot be reached just now. Try again in a moment.",
+                          title=DATABASE_DOWN)
 
     @app.errorhandler(500)
     def server_error(error):

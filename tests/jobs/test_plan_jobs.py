@@ -296,18 +296,26 @@ def test_a_postgresql_restart_mid_plan_loses_nothing_and_pages_say_so_meanwhile(
                           "CODEX_LLM_TIMEOUT": 20, "CODEX_PLAN_LEASE_SECONDS": LEASE}) as make:
             app = make()
             expected, run_id = _reference_then_mid_plan(app)
-            client = app.test_client()
+            client, signed_in = app.test_client(), app.test_client()
+            with app.app_context():
+                add_user("signed-in", password="a password long enough")
             token = re.search(r'name="csrf-token" content="([^"]+)"',
                               client.get("/__csrf-token__").get_data(as_text=True)).group(1)
+            signed_token = re.search(r'name="csrf-token" content="([^"]+)"',
+                                     signed_in.get("/__csrf-token__").get_data(as_text=True)).group(1)
+            assert signed_in.post("/login", data={"username": "signed-in", "password": "a password long enough",
+                                                  "csrf_token": signed_token}).status_code == 303
             server.down()
-            try:  # a sign-in reads the accounts table
-                page = client.post("/login", data={"username": "owner", "password": "x", "csrf_token": token})
+            try:  # a sign-in reads the accounts table; a signed-in page loads its user
+                pages = [client.post("/login", data={"username": "owner", "password": "x", "csrf_token": token}),
+                         signed_in.get("/")]
                 time.sleep(2)  # the worker writes on, unable to save
             finally:
                 server.up()
-            assert page.status_code == 503, page.status_code
-            body = page.get_data(as_text=True)
-            assert "The database cannot be reached just now" in body and "Traceback" not in body
+            for page in pages:
+                body = page.get_data(as_text=True)
+                assert page.status_code == 503, (page.status_code, body[:300])
+                assert "The database cannot be reached just now" in body and "Traceback" not in body
             run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING, timeout=40)
             assert client.get("/login").status_code == 200
     finally:

@@ -66,7 +66,7 @@ class ContextGateway(Protocol):
 
 @dataclass
 class Section:
-    key: str  # "object", "owner", "events" or "log"
+    key: str  # "object", "owner", "events", "log", and "pod", "pod-events", "services" (see the docstring)
     title: str
     body: str
     lang: str = "text"
@@ -309,7 +309,8 @@ def _trim_key(section: Section) -> str:
 
 
 def trim_to_budget(context: GatheredContext) -> None:
-    """Cut the context to its byte budget: oldest log and event lines first, then owners, then the object."""
+    """Cut the context to its byte budget in _TRIM_ORDER: oldest log and event lines first (a workload's pod's
+    events before the object's own), then owners, a workload's pod and the namespace's Services, then the object."""
     excess = context.size - context.budget_bytes
     for stage in _TRIM_ORDER:
         candidates = [s for s in context.sections if _trim_key(s) == stage]
