@@ -26,6 +26,8 @@ def main() -> int:
     parser.add_argument("--base-url", help="an OpenAI-compatible /v1 URL (default: start the offline planner)")
     parser.add_argument("--model", help=f"model name (default: CODEX_LLM_MODEL, {Config.CODEX_LLM_MODEL})")
     parser.add_argument("--api-key", help="API key (default: CODEX_LLM_API_KEY)")
+    parser.add_argument("--max-tokens", type=int, default=Config.CODEX_LLM_MAX_TOKENS and int(Config.CODEX_LLM_MAX_TOKENS),
+                        help="cap on each plan's length (default: CODEX_LLM_MAX_TOKENS, none)")
     parser.add_argument("--timeout", type=float, default=Config.CODEX_LLM_TIMEOUT, help="seconds per model wait")
     parser.add_argument("--only", nargs="*", choices=sorted(BY_NAME), help="run these scenarios only")
     parser.add_argument("--within", type=int, default=150, help="seconds to wait for a finding to clear")
@@ -37,7 +39,8 @@ def main() -> int:
     with ExitStack() as stack:
         base_url = args.base_url or stack.enter_context(PlannerProcess()).base_url
         settings = ModelSettings(base_url=base_url, model=args.model or Config.CODEX_LLM_MODEL,
-                                 api_key=args.api_key or Config.CODEX_LLM_API_KEY, timeout=args.timeout)
+                                 api_key=args.api_key or Config.CODEX_LLM_API_KEY, timeout=args.timeout,
+                                 max_tokens=args.max_tokens)
         model = ModelClient(settings)
         stack.callback(model.close)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
