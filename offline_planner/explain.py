@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import re
 
-from offline_planner.common import classify
+from offline_planner.common import STEP_KINDS, classify
 from offline_planner.facts import Facts
 
 PROMPT = re.compile(r"\ASimplify the following Kubernetes error message delimited by triple dashes written in "
                     r"--- (?P<language>.*?) --- language; --- (?P<errors>.*) ---\.\s*\n\s*Provide the most "
                     r"possible solution", re.S)
 LIMIT = 280
-KINDS = ("Pod", "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Service", "Ingress", "CronJob", "Job",
-         "PersistentVolumeClaim", "ConfigMap", "HorizontalPodAutoscaler", "Node")
 
 # failure class -> (what went wrong, the steps that usually fix it)
 ANSWERS = {
@@ -73,7 +71,7 @@ def explain(messages: list[dict]) -> str | None:
         return None
     errors = match["errors"].strip()
     first = errors.split(" ", 1)[0]
-    facts = Facts(found=True, kind=first if first in KINDS else "Object", errors=[errors])
+    facts = Facts(found=True, kind=first if first in STEP_KINDS else "Object", errors=[errors])
     failure = "crash_loop" if CRASHED.search(errors) else classify(facts)
     what, fix = next((answer for pattern, answer in OTHER if pattern.search(errors)), None) or ANSWERS[failure]
     return f"Error: {what}\nSolution: {fix}"[:LIMIT]

@@ -260,21 +260,23 @@ class Workers:
         while not self._closing.wait(min(WATCH_SECONDS, self.lease_seconds / 4)):
             with self._lock:
                 jobs = list(self._jobs.values())
-            for job in jobs:
-                if job.ended or job.lost:
-                    continue
-                verdict = None
-                if time.monotonic() - job.started > self.timeout_seconds:
-                    verdict = (RunStatus.FAILED, f"The plan took longer than {self.timeout_seconds:.0f} s and "
-                                                 "was stopped; the text so far is kept.")
-                elif self._tell(self.bus.stopped, job.run_id) or self._stop_in_db(job.run_id):
-                    verdict = (RunStatus.STOPPED, STOPPED)
-                if verdict:  # on a thread of its own: recording it may wait through a database restart
-                    threading.Thread(target=self._end_in_context, args=(job, *verdict), daemon=True).start()
+            if jobs:
+                with self.app.app_context():  # one per pass, for the database's stop flags
+                    self._judge(jobs)
 
-    def _stop_in_db(self, run_id: int) -> bool:
-        with self.app.app_context():
-            return bool(self._tell(runs.stop_requested_in_db, run_id))
+    def _judge(self, jobs: list[_Job]) -> None:
+        """End each run that was stopped or ran out of time (its record on a thread of its own)."""
+        for job in jobs:
+            if job.ended or job.lost:
+                continue
+            verdict = None
+            if time.monotonic() - job.started > self.timeout_seconds:
+                verdict = (RunStatus.FAILED, f"The plan took longer than {self.timeout_seconds:.0f} s and "
+                                             "was stopped; the text so far is kept.")
+            elif self._tell(self.bus.stopped, job.run_id) or self._tell(runs.stop_requested_in_db, job.run_id):
+                verdict = (RunStatus.STOPPED, STOPPED)
+            if verdict:  # on a thread of its own: recording it may wait through a database restart
+                threading.Thread(target=self._end_in_context, args=(job, *verdict), daemon=True).start()
 
     def _end_in_context(self, job: _Job, status, error: str) -> None:
         with self.app.app_context():

@@ -215,6 +215,18 @@ def _pod_logs(gateway, finding: Finding, pod: dict, tail: int, budget_bytes: int
     return sections
 
 
+def _events_section(gateway, namespace, kind: str, name: str, max_events: int, budget_bytes: int,
+                    notes: list[str], key: str, what: str) -> list[Section]:
+    """The object's recent events as one section (`key`), or a note when they cannot be read."""
+    try:
+        events, trimmed = format_events(gateway.list_events(namespace, kind, name), max_events, budget_bytes)
+    except Exception as exc:  # noqa: BLE001 - the gateway's domain errors
+        notes.append(f"{what} could not be read ({type(exc).__name__})")
+        return []
+    title = "Recent events (oldest first)" if key == "events" else f"Recent {what} (oldest first)"
+    return [Section(key, title, events, trimmed_lines=trimmed)] if events else []
+
+
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 MAX_WORKLOAD_PODS = 20  # pods looked at for one that is not ready
 
@@ -242,14 +254,8 @@ def _workload_pod(gateway, finding: Finding, workload: dict, log_lines: int, max
     name = (pod.get("metadata") or {}).get("name", "")
     sections = [Section("pod", f"Pod {name} of {finding.kind} {finding.name} (YAML, managedFields dropped)",
                         to_yaml(clean_object(pod)), "yaml", {"kind": "Pod", "name": name})]
-    try:
-        events, trimmed = format_events(gateway.list_events(finding.namespace, "Pod", name), max_events, budget_bytes)
-    except Exception as exc:  # noqa: BLE001
-        notes.append(f"events of pod {name} could not be read ({type(exc).__name__})")
-        events, trimmed = "", 0
-    if events:
-        sections.append(Section("pod-events", f"Recent events of pod {name} (oldest first)", events,
-                                trimmed_lines=trimmed))
+    sections += _events_section(gateway, finding.namespace, "Pod", name, max_events, budget_bytes, notes,
+                                "pod-events", f"events of pod {name}")
     pod_finding = Finding(kind="Pod", namespace=finding.namespace, name=name)
     return sections + _pod_logs(gateway, pod_finding, pod, log_lines, budget_bytes, notes)
 
@@ -283,14 +289,8 @@ def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: i
         kind, name = owner.get("kind", "Owner"), (owner.get("metadata") or {}).get("name", "")
         sections.append(Section("owner", f"Owner {kind} {name}", to_yaml(clean_object(owner)), "yaml",
                                 {"kind": kind, "name": name}))
-    try:
-        events, trimmed = format_events(gateway.list_events(finding.namespace, finding.kind, finding.name),
-                                        max_events, budget_bytes)
-    except Exception as exc:  # noqa: BLE001 - the gateway's domain errors
-        notes.append(f"events could not be read ({type(exc).__name__})")
-        events, trimmed = "", 0
-    if events:
-        sections.append(Section("events", "Recent events (oldest first)", events, trimmed_lines=trimmed))
+    sections += _events_section(gateway, finding.namespace, finding.kind, finding.name, max_events, budget_bytes,
+                                notes, "events", "events")
     if finding.kind == "Pod":
         sections.extend(_pod_logs(gateway, finding, obj, log_lines, budget_bytes, notes))
     elif finding.kind in WORKLOAD_KINDS:
