@@ -13,12 +13,22 @@ from app.plans import plan_bus, runs, submit
 from app.plans.core.vocabulary import RunStatus
 from tests.jobs.test_plan_jobs import _follow, _run, _wait_for
 from tests.support.apps import app_factory
+from tests.support.llama_server import LlamaServer
 
 PROMPT = "In two sentences: why would a Kubernetes pod be stuck in CrashLoopBackOff?"
 
 
+@pytest.fixture(scope="module")
+def own_llama():
+    """A server of this module's own: how long its answers run depends on its sampler's state, which
+    the session's server carries over from whatever other tests asked it before."""
+    with LlamaServer() as server:
+        yield server
+
+
 @pytest.fixture
-def llama_app(llama_server, tmp_path, sqlite_template):
+def llama_app(own_llama, tmp_path, sqlite_template):
+    llama_server = own_llama
     database = tmp_path / "codex.db"
     database.write_bytes(sqlite_template.read_bytes())
     with app_factory({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "CODEX_LLM_BASE_URL": llama_server.base_url,
