@@ -6,9 +6,9 @@ import re
 
 from offline_planner.facts import Facts
 
-CLASSES = ("unavailable", "oom", "image_pull", "crash_loop", "pvc_pending", "service_no_endpoints",
-           "ingress_backend_missing", "cronjob_suspended", "cronjob_schedule", "not_ready", "unschedulable",
-           "general")
+CLASSES = ("unavailable", "job_failed", "oom", "image_pull", "config_error", "crash_loop", "pvc_pending",
+           "service_no_endpoints", "ingress_backend_missing", "cronjob_suspended", "cronjob_schedule", "not_ready",
+           "unschedulable", "general")
 # The kinds a Cluster Codex step may name (its kind registry, app/kinds.py, minus events): a command on
 # any other kind (nodes, storage classes, endpoint slices...) is refused there, so runbooks describe
 # those in words for whoever may read them instead of writing a step.
@@ -20,6 +20,8 @@ _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "k": 1
           "G": 10**9, "T": 10**12, "": 1}
 # K8sGPT's Deployment analyzer: "Deployment ns/name has 3 replicas but 0 are available with status running".
 UNAVAILABLE = re.compile(r"has (\d+) replicas? but (\d+) (?:are|is) available")
+# The kubelet's CreateContainerConfigError message: "couldn't find key K in ConfigMap NS/NAME".
+CONFIG_KEY_MISSING = re.compile(r"couldn't find key (\S+) in configmap ([a-z0-9.-]+)/([a-z0-9.-]+)", re.I)
 
 
 def classify(facts: Facts) -> str:
@@ -28,11 +30,15 @@ def classify(facts: Facts) -> str:
     errors = " ".join(facts.errors).lower()
     if kind in ("Deployment", "StatefulSet", "ReplicaSet") and UNAVAILABLE.search(errors):
         return "unavailable"
+    if kind == "Job" and ("has failed" in errors or "backoff limit" in errors or "backofflimitexceeded" in text):
+        return "job_failed"
     if "oomkilled" in text or "out of memory" in text:
         return "oom"
     if re.search(r"imagepullbackoff|errimagepull|pulling image|pull image|invalidimagename|manifest unknown"
                  r"|pull access denied", text):
         return "image_pull"
+    if "createcontainerconfigerror" in text or CONFIG_KEY_MISSING.search(text):
+        return "config_error"
     if kind == "PersistentVolumeClaim" or "storageclass" in text or "provisioningfailed" in text:
         return "pvc_pending"
     if kind == "Service" and ("endpoint" in text or "selector" in text):

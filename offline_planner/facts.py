@@ -70,6 +70,7 @@ class Facts:
     workload_pod: dict | None = None  # for a workload finding: one of its pods (the first not ready)
     pod_events: list[str] = field(default_factory=list)
     services: list[dict] = field(default_factory=list)  # for an Ingress: its namespace's Services (brief)
+    configmaps: list[dict] = field(default_factory=list)  # the pod's ConfigMaps: name and keys, or exists False
 
     def for_pod(self) -> "Facts | None":
         """The same finding seen from its workload's pod, whose failure is the workload's cause: the
@@ -80,7 +81,8 @@ class Facts:
         return Facts(mode=self.mode, found=True, kind="Pod", namespace=self.namespace,
                      name=str((pod.get("metadata") or {}).get("name") or "unknown"), errors=list(self.errors),
                      parent=f"{self.kind}/{self.name}", details=self.details, user_context=self.user_context,
-                     obj=pod, owners=[self.obj], events=list(self.pod_events), logs=dict(self.logs))
+                     obj=pod, owners=[self.obj], events=list(self.pod_events), logs=dict(self.logs),
+                     configmaps=list(self.configmaps))
 
     @property
     def ns_flag(self) -> str:
@@ -178,7 +180,9 @@ class Facts:
             resources = spec.get("resources") or {}
             status = statuses.get(spec.get("name"), {})
             waiting = (status.get("state") or {}).get("waiting") or {}
-            last = (status.get("lastState") or {}).get("terminated") or {}
+            # The last termination: the previous instance's, or (never restarted, as a Job's pods) this one's.
+            last = ((status.get("lastState") or {}).get("terminated") or (status.get("state") or {}).get("terminated")
+                    or {})
             found.append(Container(
                 name=spec.get("name", ""), image=spec.get("image", ""),
                 limits=resources.get("limits") or {}, requests=resources.get("requests") or {},
@@ -354,6 +358,15 @@ def _load_yaml(body: str) -> dict | None:
     return _without_nulls(data) if isinstance(data, dict) else None
 
 
+def _load_list(body: str) -> list[dict]:
+    """A YAML list of mappings (a brief section such as the namespace's Services); [] for anything else."""
+    try:
+        listed = yaml.safe_load(body)
+    except yaml.YAMLError:
+        return []
+    return [item for item in listed if isinstance(item, dict)] if isinstance(listed, list) else []
+
+
 def _without_nulls(node):
     """Drop null values so `.get(key, {})` always yields the declared shape."""
     if isinstance(node, dict):
@@ -412,12 +425,8 @@ def read_facts(messages: list[dict]) -> Facts:
             facts.events = [line for line in block.body.splitlines() if line.strip()]
         elif section == "pod":
             facts.workload_pod = _load_yaml(block.body)
-        elif section == "services":
-            try:
-                listed = yaml.safe_load(block.body)
-            except yaml.YAMLError:
-                listed = None
-            facts.services = [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
+        elif section in ("services", "configmaps"):
+            setattr(facts, section, _load_list(block.body))
         elif section == "pod-events":
             facts.pod_events = [line for line in block.body.splitlines() if line.strip()]
         elif section == "log":

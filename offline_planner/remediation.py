@@ -13,8 +13,8 @@ import re
 
 import yaml
 
-from offline_planner.common import UNAVAILABLE, finding_summary, format_mebibytes, parse_quantity, quote_log, step, \
-    step_kind
+from offline_planner.common import CONFIG_KEY_MISSING, UNAVAILABLE, classify, finding_summary, format_mebibytes, \
+    parse_quantity, quote_log, step, step_kind
 from offline_planner.facts import Container, Facts
 
 ROLLABLE = ("deployment", "statefulset", "daemonset")
@@ -40,10 +40,12 @@ def _pod_steps(facts: Facts, container: str) -> list[tuple]:
         target = facts.selector and f"-l {facts.selector}"
         return [("Look at the workload's pods", _k(facts, f"get pods {target} -o wide".replace("  ", " ")),
                  "Nothing, it only reads.", "Note which pods are not Ready and their restart counts.")]
+    # A container that was never restarted (a Job's pod) has no previous instance: its own log says why.
+    restarted = next((c.restarts for c in facts.containers if c.name == container), 1)
     return [
         ("Read why the container stopped",
-         _k(facts, f"logs pod/{facts.name} -c {container} --previous --tail=50"),
-         "Nothing, it only reads the previous container's log.",
+         _k(facts, f"logs pod/{facts.name} -c {container}" + (" --previous" if restarted else "") + " --tail=50"),
+         "Nothing, it only reads the " + ("previous " if restarted else "") + "container's log.",
          "The last lines usually name the failing config value, dependency or signal."),
         ("Check the exit code, reason and events",
          _k(facts, f"describe pod {facts.name}"),
@@ -203,25 +205,40 @@ def allocated_bytes(log: str) -> int | None:
     return int(max(found)) if found else None
 
 
-def oom(facts: Facts) -> str:
-    c = facts.container()
+def _memory_limits(facts: Facts, c: Container) -> tuple[str | None, str, int | None]:
+    """(the memory limit now, the one to set, what the log says it allocates): above the allocation with a
+    quarter on top for the runtime, rounded up to 64 MiB; without one, double the limit."""
     limit = parse_quantity(c.limits.get("memory", ""))
     request = parse_quantity(c.requests.get("memory", "")) or 0
     needs = allocated_bytes("\n".join(text for (name, _), text in facts.logs.items() if name in (c.name, "")))
     if needs and needs > (limit or 0):
-        # What it says it needs, a quarter on top for the runtime, rounded up to 64 MiB.
-        new_limit = format_mebibytes(-(-int(needs * 1.25) // (64 * 2**20)) * 64 * 2**20)
-    else:
-        new_limit = format_mebibytes(max(limit * 2, request)) if limit else format_mebibytes(max(512 * 2**20, request * 2))
-    old = c.limits.get("memory")
+        return c.limits.get("memory"), format_mebibytes(-(-int(needs * 1.25) // (64 * 2**20)) * 64 * 2**20), needs
+    new_limit = format_mebibytes(max(limit * 2, request)) if limit else format_mebibytes(max(512 * 2**20, request * 2))
+    return c.limits.get("memory"), new_limit, None
+
+
+def _oom_diagnosis(c: Container, old: str | None, new_limit: str, needs: int | None) -> list[str]:
     diagnosis = [f"Container `{c.name}` (image `{c.image or 'unknown'}`) was killed by the kernel because it used "
                  f"more memory than its limit ({old or 'no explicit limit — the node ran out'})."]
-    if needs and needs > (limit or 0):
+    if needs:
         diagnosis.append(f"Its log says it allocates {format_mebibytes(needs)}, more than that limit: the new limit "
                          f"({new_limit}) leaves a quarter on top for the runtime.")
+    return diagnosis
+
+
+def oom(facts: Facts) -> str:
+    c = facts.container()
+    old, new_limit, needs = _memory_limits(facts, c)
+    diagnosis = _oom_diagnosis(c, old, new_limit, needs)
     ref = facts.workload_ref
     steps = _pod_steps(facts, c.name)
-    if facts.workload and facts.workload[0] in TEMPLATED:
+    job = facts.workload_object if facts.workload and facts.workload[0] == "Job" else None
+    if job is not None:
+        # A Job's pod template cannot be changed: the Job is created again with the new limit.
+        diagnosis.append(f"The pod belongs to `{ref}`, whose pod template cannot be changed: the steps create the "
+                         "Job again with the new limit.")
+        steps += _recreate_job_steps(facts, job, c.name, new_limit, len(steps) + 1)
+    elif facts.workload and facts.workload[0] in TEMPLATED:
         steps.append((f"Give `{c.name}` more memory ({old or 'none'} → {new_limit})",
                       _k(facts, f"set resources {ref} -c {c.name} --limits=memory={new_limit}"),
                       f"Changes only the memory limit of container `{c.name}` in `{ref}`; its pods are "
@@ -240,6 +257,172 @@ def oom(facts: Facts) -> str:
     return _render(facts, "Remediation plan — OOMKilled", diagnosis, steps,
                    "If usage grows without bound, roll back to the revision before the leak (if there is one) and "
                    "follow the root-cause plan.")
+
+
+# What the Job controller and the API server add to a Job: a manifest that creates it again leaves them out.
+_JOB_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid", "batch.kubernetes.io/job-name", "job-name")
+_SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "batch.kubernetes.io/job-tracking")
+
+
+def _job_manifest(facts: Facts, job: dict, container: str = "", memory: str = "") -> str:
+    """The Job as a manifest that creates it again: what was written, not what the controller added;
+    `container`'s memory limit set to `memory` when given."""
+    metadata = job.get("metadata") or {}
+    labels = {k: v for k, v in (metadata.get("labels") or {}).items() if k not in _JOB_LABELS}
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k not in _SERVER_ANNOTATIONS}
+    spec = json.loads(json.dumps(job.get("spec") or {}))
+    spec.pop("selector", None)
+    spec.pop("manualSelector", None)
+    template_meta = (spec.get("template") or {}).get("metadata") or {}
+    template_meta.pop("creationTimestamp", None)
+    if template_meta.get("labels"):
+        template_meta["labels"] = {k: v for k, v in template_meta["labels"].items() if k not in _JOB_LABELS}
+    for spec_container in ((spec.get("template") or {}).get("spec") or {}).get("containers") or []:
+        if memory and spec_container.get("name") == container:
+            spec_container.setdefault("resources", {}).setdefault("limits", {})["memory"] = memory
+    manifest = {"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": metadata.get("name") or facts.name, "namespace": facts.namespace,
+                             **({"labels": labels} if labels else {}),
+                             **({"annotations": annotations} if annotations else {})},
+                "spec": spec}
+    return yaml.safe_dump(manifest, sort_keys=False)
+
+
+def _recreate_job_steps(facts: Facts, job: dict, container: str, memory: str, number: int) -> list[tuple]:
+    """Delete the failed Job and create it again with `container`'s memory limit at `memory`, as steps
+    `number` and `number + 1`. Nothing when its manifest holds a redacted value: creating it from that
+    would run it with the mask."""
+    name = (job.get("metadata") or {}).get("name") or facts.name
+    before, after = _job_manifest(facts, job), _job_manifest(facts, job, container, memory)
+    if "[REDACTED]" in before:
+        return []
+    return [(f"Delete the failed Job `{name}`", _k(facts, f"delete job {name}"),
+             f"Deletes Job `{name}` and its failed pods (their logs go with them: read them first). Its pod template "
+             "cannot be changed, so the next step creates it again.",
+             "It is gone:", _k(facts, f"get job {name} --ignore-not-found"),
+             "Create it again as it was:\n\n```yaml\n" + before + "```", _k(facts, "apply -f -")),
+            (f"Create `{name}` again with `{container}` at {memory}", _k(facts, "apply -f -"),
+             f"Creates Job `{name}` again, the same but with a memory limit of {memory} for container "
+             f"`{container}`; it starts a new pod at once:\n\n```yaml\n" + after + "```",
+             "Its pod runs to completion (`COMPLETIONS 1/1`) and K8sGPT drops the finding:",
+             _k(facts, f"get job {name}"),
+             f"Delete it again (then step {number}'s undo puts the old Job back):", _k(facts, f"delete job {name}"))]
+
+
+def job_failed(facts: Facts) -> str:
+    """A Job that failed (past its backoff limit): why its pods failed, and a fix when the pods say it."""
+    job = facts.obj or {}
+    name = facts.name
+    spec = job.get("spec") or {}
+    status = job.get("status") or {}
+    limit = spec.get("backoffLimit", 6)
+    failed = status.get("failed", 0)
+    condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Failed"
+                      and c.get("status") == "True"), None)
+    diagnosis = [f"Job `{name}` has {failed} failed pod{'s' if failed != 1 else ''}"
+                 + (f" and gave up: {condition.get('reason')} ({condition.get('message')})." if condition else ".")
+                 + f" It retries a failed pod up to its backoff limit ({limit}), then stops for good: a failed Job is "
+                 "never run again by itself."]
+    steps = [("Read the Job's state and events", _k(facts, f"describe job {name}"), "Nothing, it only reads.",
+              "*Pods Statuses* counts the failures; the *Events* say `BackoffLimitExceeded` once it gave up.")]
+    pod = facts.for_pod()
+    fixes: list[tuple] = []
+    if pod is not None:
+        c = pod.container()
+        steps.append(("Read why its last pod failed", _k(facts, f"logs pod/{pod.name} -c {c.name} --tail=50"),
+                      "Nothing, it only reads.", "The last lines name what the job ran out of or could not reach."))
+        if classify(pod) == "oom":
+            old, new_limit, needs = _memory_limits(pod, c)
+            diagnosis += [f"Its pod `{pod.name}` shows why: it was OOMKilled (exit code {c.exit_code or 137})."]
+            diagnosis += _oom_diagnosis(c, old, new_limit, needs)
+            diagnosis.append("A Job's pod template cannot be changed, so the fix deletes the Job and creates it "
+                             "again with the new limit; the new Job starts at once.")
+            fixes = _recreate_job_steps(facts, job, c.name, new_limit, len(steps) + 1)
+        elif c.exit_code is not None:
+            diagnosis.append(f"Its pod `{pod.name}` exited with code {c.exit_code} ({c.last_reason or 'Error'}); "
+                             + (quote_log(pod, c.name) or "its log is empty."))
+    if not fixes:
+        diagnosis.append("**Nothing safe can be changed right now**: running it again without changing what made its "
+                         "pods fail fails the same way. Fix that first (the root-cause plan), then delete the Job and "
+                         "create it again, or let its CronJob create the next one.")
+    return _render(facts, "Remediation plan — Job failed", diagnosis, steps + fixes,
+                   "If the new Job fails too, its pods' logs say why; the Job keeps its failed pods until it is "
+                   "deleted (or its ttlSecondsAfterFinished passes).")
+
+
+def _missing_key(facts: Facts) -> tuple[str, str] | None:
+    """(key, ConfigMap) of the kubelet's "couldn't find key K in ConfigMap NS/NAME"."""
+    texts = [c.waiting_message for c in facts.containers] + facts.errors + facts.events
+    match = next((m for m in map(CONFIG_KEY_MISSING.search, texts) if m), None)
+    return (match.group(1), match.group(3)) if match else None
+
+
+def _normal_key(key: str) -> str:
+    return re.sub(r"[-_.]", "", key).lower()
+
+
+def _key_reference(facts: Facts, config_map: str, key: str) -> tuple[str, str] | None:
+    """(container, environment variable) of the workload's template that takes `key` of `config_map`."""
+    template = (((facts.workload_object or {}).get("spec") or {}).get("template") or {}).get("spec") or facts.pod_spec
+    for container in template.get("containers") or []:
+        for env in container.get("env") or []:
+            ref = (env.get("valueFrom") or {}).get("configMapKeyRef") or {}
+            if ref.get("name") == config_map and ref.get("key") == key:
+                return container.get("name", ""), env.get("name", "")
+    return None
+
+
+def config_error(facts: Facts) -> str:
+    c = facts.container()
+    missing = _missing_key(facts)
+    message = c.waiting_message or " ".join(facts.errors)
+    if missing is None:
+        diagnosis = [f"The kubelet cannot create container `{c.name}` from its configuration: {message}",
+                     "**Nothing safe can be changed right now** without knowing which reference is wrong: compare "
+                     "the container's `env`, `envFrom` and volumes with the ConfigMaps and Secrets that exist."]
+        return _render(facts, "Remediation plan — container cannot be configured", diagnosis,
+                       _pod_steps(facts, c.name)[-1:], "Then follow the root-cause plan.")
+    key, name = missing
+    held = next((m for m in facts.configmaps if m.get("name") == name), None)
+    diagnosis = [f"The kubelet cannot create container `{c.name}`: its environment takes key `{key}` of ConfigMap "
+                 f"`{name}`, and that ConfigMap has no such key, so the container is never started "
+                 "(`CreateContainerConfigError`)."]
+    steps = [("Read the kubelet's error", _k(facts, f"describe pod {facts.name}"), "Nothing, it only reads.",
+              f"The container waits in `CreateContainerConfigError`: couldn't find key {key} in ConfigMap {name}."),
+             ("List the keys the ConfigMap holds", _k(facts, f"describe configmap {name}"), "Nothing, it only reads.",
+              f"Compare them with `{key}`: a key renamed in a release (case, dashes) is the usual cause.")]
+    fixes = []
+    if held is not None and held.get("exists") is False:
+        diagnosis.append(f"ConfigMap `{name}` does not exist at all: it is created by whoever deploys this workload.")
+    elif held is not None:
+        keys = held.get("keys") or []
+        diagnosis.append(f"`{name}` holds " + (", ".join(f"`{k}`" for k in keys) or "no keys") + ".")
+        renamed = [k for k in keys if _normal_key(k) == _normal_key(key)]
+        reference = _key_reference(facts, name, key)
+        templated = facts.workload and facts.workload[0] in ("Deployment", "StatefulSet", "DaemonSet")
+        if len(renamed) == 1 and reference and templated:
+            container, variable = reference
+            new = renamed[0]
+            ref = facts.workload_ref
+            diagnosis.append(f"`{new}` is the same name written differently (renamed in a release?): the step below "
+                             f"points `{variable}` at it.")
+
+            def key_patch(k):
+                return _json({"spec": {"template": {"spec": {"containers": [{"name": container, "env": [
+                    {"name": variable, "valueFrom": {"configMapKeyRef": {"name": name, "key": k}}}]}]}}}})
+            fixes.append((f"Take `{variable}` from key `{new}` ({key} → {new})",
+                          _k(facts, f"patch {ref} --type=strategic -p '{key_patch(new)}'"),
+                          f"Changes only which key of ConfigMap `{name}` variable `{variable}` of container "
+                          f"`{container}` in `{ref}` reads; its pods are re-created with it.",
+                          "The rollout finishes and the pods run:", _wait_for_rollout(facts),
+                          "Read the old key again:", _k(facts, f"patch {ref} --type=strategic -p '{key_patch(key)}'")))
+    if not fixes:
+        diagnosis.append("**Nothing safe can be changed right now** from here: the missing value is not in the "
+                         f"cluster. Add key `{key}` to `{name}` with the right value where it is defined (its chart "
+                         "or manifest), or point the reference at the key that replaced it.")
+    return _render(facts, "Remediation plan — container cannot be configured", diagnosis, steps + fixes,
+                   "If the key was removed on purpose, remove the reference from the workload's chart (or mark it "
+                   "`optional: true`) instead; the root-cause plan covers keeping both in one release.")
 
 
 def pvc_pending(facts: Facts) -> str:
@@ -319,10 +502,67 @@ def _service_selector(facts: Facts, selector: dict) -> tuple[dict | None, str]:
     return None, ""
 
 
+def _unmatched_target_ports(facts: Facts) -> list[tuple[int, dict, dict]]:
+    """(index, Service port, the container port to target instead) for each port of the Service whose
+    targetPort names a port no container of its selected pod declares -- the endpoints controller then
+    gives the pod no endpoint. The replacement is the pod's only declared port, or the one serving the
+    Service's port number."""
+    pod = facts.workload_pod
+    if not pod:
+        return []
+    declared = [port for c in (pod.get("spec") or {}).get("containers") or [] for port in c.get("ports") or []
+                if isinstance(port.get("containerPort"), int)]
+    found = []
+    for index, port in enumerate(((facts.obj or {}).get("spec") or {}).get("ports") or []):
+        target = port.get("targetPort")
+        if not isinstance(target, str) or any(d.get("name") == target for d in declared):
+            continue
+        candidates = declared if len(declared) == 1 else [d for d in declared if d["containerPort"] == port.get("port")]
+        if len(candidates) == 1:
+            found.append((index, port, candidates[0]))
+    return found
+
+
+def _target_port_fix(facts: Facts) -> tuple[list[str], list[tuple]]:
+    """Diagnosis and step pointing each unmatched named targetPort at the port the pod declares."""
+    unmatched = _unmatched_target_ports(facts)
+    if not unmatched:
+        return [], []
+    svc, pod = facts.name, (facts.workload_pod.get("metadata") or {}).get("name", "")
+    said = "; ".join(f"port `{p.get('name') or p.get('port')}` targets `{p['targetPort']}`, but the pod declares "
+                     f"`{d.get('name') or d['containerPort']}` ({d['containerPort']})" for _, p, d in unmatched)
+    diagnosis = [f"Its selector does match pods (for example `{pod}`): the targetPort is the problem. {said}. A named "
+                 "targetPort must be a port name the container declares; when none does, the endpoints controller "
+                 "leaves the pod out, so the Service has no endpoints although its pods are Ready (the container's "
+                 "port was most likely renamed in a release)."]
+    patch = _json([{"op": "replace", "path": f"/spec/ports/{i}/targetPort", "value": d.get("name") or d["containerPort"]}
+                   for i, _, d in unmatched])
+    undo = _json([{"op": "replace", "path": f"/spec/ports/{i}/targetPort", "value": p["targetPort"]}
+                  for i, p, _ in unmatched])
+    new = ", ".join(f"`{d.get('name') or d['containerPort']}`" for _, _, d in unmatched)
+    step_ = (f"Target the port the pods declare ({new})",
+             _k(facts, f"patch service {svc} --type=json -p '{patch}'"),
+             f"Changes only the targetPort of Service `{svc}`; traffic flows as soon as its endpoints appear.",
+             "Endpoints are listed:", _k(facts, f"describe service {svc}"),
+             "Put the old targetPort back:", _k(facts, f"patch service {svc} --type=json -p '{undo}'"))
+    return diagnosis, [step_]
+
+
 def service_no_endpoints(facts: Facts) -> str:
     selector = ((facts.obj or {}).get("spec") or {}).get("selector") or {}
     label = ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>"
     svc = facts.name
+    port_diagnosis, port_steps = _target_port_fix(facts)
+    if port_steps:
+        diagnosis = [f"Service `{svc}` selects pods with `{label}` and has no endpoints, so every request to it "
+                     "fails.", *port_diagnosis]
+        steps = [("Confirm the Service has no endpoints", _k(facts, f"describe service {svc}"),
+                  "Nothing, it only reads.", "`Endpoints:` is empty (`<none>`) and `TargetPort:` names a port."),
+                 ("Read the ports the pods declare", _k(facts, f"get pods -l {label} -o wide"),
+                  "Nothing, it only reads.", "The pods are Running and Ready; `describe pod` lists their ports.")]
+        return _render(facts, "Remediation plan — Service without endpoints", diagnosis, steps + port_steps,
+                       "If the pods should declare the old port name instead, rename it back in the workload's "
+                       "chart; the root-cause plan shows how to keep both in one chart.")
     diagnosis = [f"Service `{svc}` selects pods with `{label}`, and no Ready pod in `{facts.namespace}` "
                  "carries those labels, so it has no endpoints and every request to it fails."]
     steps = [("Confirm the Service has no endpoints", _k(facts, f"describe service {svc}"),
@@ -653,5 +893,6 @@ RUNBOOKS = {
     "crash_loop": crash_loop, "image_pull": image_pull, "oom": oom, "pvc_pending": pvc_pending,
     "service_no_endpoints": service_no_endpoints, "ingress_backend_missing": ingress_backend_missing,
     "cronjob_schedule": cronjob_schedule, "cronjob_suspended": cronjob_suspended, "not_ready": not_ready,
-    "unschedulable": unschedulable, "unavailable": unavailable, "general": general,
+    "unschedulable": unschedulable, "unavailable": unavailable, "job_failed": job_failed,
+    "config_error": config_error, "general": general,
 }

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from offline_planner.common import finding_summary, format_mebibytes, parse_quantity, quote_log, step_kind
+from offline_planner.common import classify, finding_summary, format_mebibytes, parse_quantity, quote_log, step_kind
 from offline_planner.facts import Facts
-from offline_planner.remediation import _fix_schedule, _ingress_backends
+from offline_planner.remediation import _fix_schedule, _ingress_backends, _missing_key
 
 
 def _render(facts: Facts, heading: str, why: str, reproduce: str, upstream: str, prevention: str) -> str:
@@ -256,9 +256,50 @@ def general(facts: Facts) -> str:
     return _render(facts, "Root-cause plan", why, reproduce, upstream, prevention)
 
 
+def job_failed(facts: Facts) -> str:
+    pod = facts.for_pod()
+    cause = ("its pods were OOMKilled: the work it loads grew past the memory limit it was written with"
+             if pod is not None and classify(pod) == "oom" else "its pods failed every retry")
+    limit = ((facts.obj or {}).get("spec") or {}).get("backoffLimit", 6)
+    why = (f"Job `{facts.name}` in `{facts.namespace}` failed: {cause}. After {limit} retries (its backoff limit) the "
+           "Job controller gives up for good, and a Job's pod template cannot be changed, so every fix is a new Job.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get job {facts.name}\nkubectl {facts.ns_flag}get pods -l "
+                 f"job-name={facts.name}\n```\n\n`FAILED` pods and a `Failed` condition with `BackoffLimitExceeded`.")
+    upstream = ("- **The job's chart or CronJob template**: size its memory from the largest input it processes, "
+                "plus headroom, and make the limit a value.\n- **The job itself**: process its input in batches so "
+                "that memory does not grow with the data.\n\n" + _chart_hint(facts))
+    prevention = ("- **Test**: run the job in CI against a production-sized input under its real limit.\n"
+                  "- **Policy**: give batch Jobs a `ttlSecondsAfterFinished` and a CronJob owner, so a failed run is "
+                  "replaced by the next one instead of sitting failed.\n"
+                  + _alert('kube_job_status_failed{namespace="' + facts.namespace + '",job_name="' + facts.name
+                           + '"} > 0', "JobFailed"))
+    return _render(facts, "Root-cause plan — Job failed", why, reproduce, upstream, prevention)
+
+
+def config_error(facts: Facts) -> str:
+    missing = _missing_key(facts)
+    key, name = missing if missing else ("<key>", "<configmap>")
+    why = (f"The workload and ConfigMap `{name}` disagree on a key name: the container takes `{key}`, which the "
+           "ConfigMap does not hold. They are usually rendered from different values (or released separately), so a "
+           "rename in one was not made in the other, and the kubelet refuses to create the container.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get configmap {name} -o jsonpath='{{.data}}'\n```\n\n"
+                 f"`{key}` is not among the keys; the pod's containers wait in `CreateContainerConfigError`.")
+    upstream = ("- **Helm chart**: render the ConfigMap's keys and the `configMapKeyRef`s from one list in the "
+                "values, so a key cannot be renamed in one place only.\n"
+                "- **Or** read the whole ConfigMap with `envFrom` when every key is an environment variable.\n\n"
+                + _chart_hint(facts))
+    prevention = ("- **Test**: a rendered-manifest check that every `configMapKeyRef` names a key of a ConfigMap in "
+                  "the same release.\n- **Policy**: roll out ConfigMap and workload together (one release, a "
+                  "checksum annotation on the pod template).\n"
+                  + _alert('kube_pod_container_status_waiting_reason{reason="CreateContainerConfigError",namespace="'
+                           + facts.namespace + '"} > 0', "ContainerConfigError"))
+    return _render(facts, "Root-cause plan — container cannot be configured", why, reproduce, upstream, prevention)
+
+
 RUNBOOKS = {
     "crash_loop": crash_loop, "image_pull": image_pull, "oom": oom, "pvc_pending": pvc_pending,
     "service_no_endpoints": service_no_endpoints, "ingress_backend_missing": ingress_backend_missing,
     "cronjob_schedule": cronjob_schedule, "cronjob_suspended": cronjob_suspended, "not_ready": not_ready,
-    "unschedulable": unschedulable, "unavailable": unavailable, "general": general,
+    "unschedulable": unschedulable, "unavailable": unavailable, "job_failed": job_failed,
+    "config_error": config_error, "general": general,
 }

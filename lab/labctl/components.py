@@ -53,6 +53,7 @@ CONTAINER_LOGS = {
     "worker": ("worker-previous.log", "worker-previous.log"),
     "web": ("nginx.log", None), "shop": ("nginx.log", None), "server": ("nginx.log", None),
     "checkout": ("checkout.log", None),
+    "export": ("export.log", None),  # eval/charts/job-backoff
 }
 
 

@@ -56,7 +56,51 @@ def unavailable():
     return result, SampleGateway([deploy])
 
 
-SAMPLES = {**CASES, "not_ready": not_ready, "cronjob_suspended": cronjob_suspended, "unavailable": unavailable}
+def job_failed():
+    """team-b/nightly-export as eval/charts/job-backoff has it: each pod OOM-killed, past its backoff limit."""
+    uid = "0f9c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
+    auto = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "nightly-export",
+            "controller-uid": uid, "job-name": "nightly-export"}
+    template = {"metadata": {"labels": {"app": "nightly-export", **auto}}, "spec": {
+        "restartPolicy": "Never", "containers": [{"name": "export", "image": "ghcr.io/acme/export:2.0.1",
+                                                  "resources": {"limits": {"memory": "256Mi"}}}]}}
+    job = {"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": meta("nightly-export", "team-b", labels={"app": "nightly-export", **auto},
+                            annotations={"meta.helm.sh/release-name": "job-backoff"}),
+           "spec": {"backoffLimit": 1, "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
+                    "template": template},
+           "status": {"failed": 2, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                                   "message": "Job has reached the specified backoff limit"}]}}
+    failed = {"apiVersion": "v1", "kind": "Pod",
+              "metadata": meta("nightly-export-x7k2p", "team-b", labels=dict(template["metadata"]["labels"]),
+                               ownerReferences=[{"apiVersion": "batch/v1", "kind": "Job", "controller": True,
+                                                 "name": "nightly-export", "uid": uid}]),
+              "spec": template["spec"],
+              "status": {"phase": "Failed", "containerStatuses": [{"name": "export", "ready": False, "restartCount": 0,
+                         "state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}
+    result = {"spec": {"kind": "Job", "name": "team-b/nightly-export",
+                       "error": [{"text": "Job has reached the specified backoff limit"}]}}
+    return result, SampleGateway([job, failed], logs={
+        ("nightly-export-x7k2p", "export", False): "loading 700 MiB of orders into memory\n"})
+
+
+def config_error():
+    """team-a/orders as eval/charts/missing-config-key has it: env takes a key renamed in the ConfigMap."""
+    env = [{"name": "DATABASE_HOST", "valueFrom": {"configMapKeyRef": {"name": "orders-config", "key": "DATABASE_HOST"}}}]
+    deploy = deployment("orders", "team-a", "ghcr.io/acme/orders:5.2.0",
+                        [{"name": "orders", "image": "ghcr.io/acme/orders:5.2.0", "env": env}])
+    message = "couldn't find key DATABASE_HOST in ConfigMap team-a/orders-config"
+    p = pod(replicaset(deploy), "c0nf1", {"phase": "Pending", "containerStatuses": [
+        {"name": "orders", "ready": False, "restartCount": 0,
+         "state": {"waiting": {"reason": "CreateContainerConfigError", "message": message}}}]})
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("orders-config", "team-a"),
+                  "data": {"database-host": "orders-db.team-a.svc", "log-level": "info"}}
+    result = {"spec": {"kind": "Pod", "name": f"team-a/{p['metadata']['name']}", "error": [{"text": message}]}}
+    return result, SampleGateway([deploy, replicaset(deploy), p, config_map])
+
+
+SAMPLES = {**CASES, "not_ready": not_ready, "cronjob_suspended": cronjob_suspended, "unavailable": unavailable,
+           "job_failed": job_failed, "config_error": config_error}
 
 EXPECTED = {
     "crash_loop": ["crash loop", "ghcr.io/acme/checkout:2.3.0", "exited with code 1",
@@ -97,6 +141,15 @@ EXPECTED = {
                           "false}}'",
                           "kubectl -n team-c patch cronjob nightly-report --type=merge -p '{\"spec\": {\"suspend\": "
                           "true}}'", "starts the latest missed run at once"],
+    "job_failed": ["Job failed", "BackoffLimitExceeded", "OOMKilled (exit code 137)", "allocates 700Mi",
+                   "kubectl -n team-b logs pod/nightly-export-x7k2p -c export --tail=50",
+                   "kubectl -n team-b delete job nightly-export", "kubectl -n team-b apply -f -", "memory: 896Mi",
+                   "then step 3's undo puts the old Job back"],
+    "config_error": ["container cannot be configured", "takes key `DATABASE_HOST` of ConfigMap `orders-config`",
+                     "`orders-config` holds `database-host`, `log-level`",
+                     "kubectl -n team-a patch deployment/orders --type=strategic -p '{\"spec\": {\"template\": "
+                     "{\"spec\": {\"containers\": [{\"name\": \"orders\", \"env\": [{\"name\": \"DATABASE_HOST\", "
+                     "\"valueFrom\": {\"configMapKeyRef\": {\"name\": \"orders-config\", \"key\": \"database-host\"}}}]}]}}}}'"],
     "unavailable": ["workload unavailable", "asks for 2 pods and 0 are available", "MinimumReplicasUnavailable",
                     "kubectl -n team-a scale deployment/bad-image --replicas=0",
                     "kubectl -n team-a scale deployment/bad-image --replicas=2", "is at revision 1, its first"],
@@ -262,6 +315,29 @@ def test_the_service_takes_the_labels_the_user_gave(model):
     assert ("kubectl -n team-b patch service payments --type=json -p '[{\"op\": \"replace\", \"path\": "
             "\"/spec/selector\", \"value\": {\"app\": \"payments-api\"}}]'") in plan
     assert "from the labels you gave" in plan
+
+
+def test_a_named_target_port_no_pod_declares_is_pointed_at_the_declared_one(model):
+    """eval/charts/wrong-target-port: the selector matches Ready pods, the targetPort names a port they lack."""
+    def renamed_port():
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": meta("catalog", "team-b"),
+               "spec": {"selector": {"app": "catalog"}, "ports": [{"name": "http", "port": 80, "targetPort": "web"}]}}
+        deploy = deployment("catalog", "team-b", "nginx:1.27", [{"name": "web", "image": "nginx:1.27",
+                                                                  "ports": [{"name": "http", "containerPort": 80}]}])
+        ready = pod(replicaset(deploy), "r3ady", {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]})
+        result = {"spec": {"kind": "Service", "name": "team-b/catalog",
+                           "error": [{"text": "Service has no endpoints, expected label app=catalog"}]}}
+        return result, SampleGateway([svc, deploy, ready])
+    finding, messages = messages_for(renamed_port)
+    plan = plan_for(model, messages)
+    assert "the targetPort is the problem" in plan and "port `http` targets `web`, but the pod declares `http` (80)" in plan
+    assert ("kubectl -n team-b patch service catalog --type=json -p '[{\"op\": \"replace\", \"path\": "
+            "\"/spec/ports/0/targetPort\", \"value\": \"http\"}]'") in plan
+    assert ("kubectl -n team-b patch service catalog --type=json -p '[{\"op\": \"replace\", \"path\": "
+            "\"/spec/ports/0/targetPort\", \"value\": \"web\"}]'") in plan
+    assert "/spec/selector" not in plan  # the selector is right: it is not touched
+    steps = plan_steps(plan)
+    assert not [s for s in steps if isinstance(parsed(s.command, finding), Refusal)]
 
 
 def test_without_notes_the_service_follows_its_own_labels(model):

@@ -16,9 +16,12 @@ gateway's own exceptions (NotFound, Forbidden, Unavailable):
 - ``list_objects(kind, namespace, label_selector, limit) -> list[dict]`` — objects of a kind in a
   namespace matching a label selector (the pods of a workload).
 
-For a workload finding (K8sGPT's "has 1 replicas but 0 are available") the cause is in its pods, so
-the context also holds one of them -- the first that is not ready -- with its events and logs. For
-an Ingress it holds the namespace's Services (name, ports, selector): what a backend may point at.
+For a workload finding (K8sGPT's "has 1 replicas but 0 are available", a Job that failed) the cause
+is in its pods, so the context also holds one of them -- the first that is not ready -- with its
+events and logs. For a Service it holds one pod its selector selects (what its ports must match).
+For an Ingress it holds the namespace's Services (name, ports, selector): what a backend may point
+at. When a container cannot be created for its configuration (CreateContainerConfigError), it holds
+the keys -- never the values -- of the ConfigMaps the pod reads.
 
 A failure of the affected object itself propagates (the finding may have disappeared); failures
 of owners, events or logs become notes in the context, so a plan can still be written.
@@ -34,6 +37,7 @@ from typing import Protocol
 
 import yaml
 
+from app.cluster.errors import NotFound
 from app.config import Config
 from app.findings import Finding
 from app.redact import REDACTED, redact_object, redact_text
@@ -50,7 +54,8 @@ MAX_LINE_CHARS = 2_000
 # is still recognised whole (a URL password needs its ``@``) instead of showing its first half.
 _CUT_CONTEXT_CHARS = 512
 # Trim order: least useful first. Within logs and events the oldest lines go first.
-_TRIM_ORDER = ("log-current", "pod-events", "events", "log-previous", "owner", "pod", "services", "object")
+_TRIM_ORDER = ("log-current", "pod-events", "events", "log-previous", "owner", "pod", "services", "configmaps",
+               "object")
 
 
 class ContextGateway(Protocol):
@@ -66,7 +71,7 @@ class ContextGateway(Protocol):
 
 @dataclass
 class Section:
-    key: str  # "object", "owner", "events", "log", and "pod", "pod-events", "services" (see the docstring)
+    key: str  # "object", "owner", "events", "log", and "pod", "pod-events", "services", "configmaps" (see the docstring)
     title: str
     body: str
     lang: str = "text"
@@ -227,7 +232,7 @@ def _events_section(gateway, namespace, kind: str, name: str, max_events: int, b
     return [Section(key, title, events, trimmed_lines=trimmed)] if events else []
 
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 MAX_WORKLOAD_PODS = 20  # pods looked at for one that is not ready
 
 
@@ -236,10 +241,17 @@ def _ready(pod: dict) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def _workload_pod(gateway, finding: Finding, workload: dict, log_lines: int, max_events: int, budget_bytes: int,
+def _pod_labels(finding: Finding, obj: dict) -> dict:
+    """The labels that select the finding's pods: a Service's selector, a workload's matchLabels."""
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    return selector if finding.kind == "Service" else selector.get("matchLabels") or {}
+
+
+def _selected_pod(gateway, finding: Finding, obj: dict, log_lines: int, max_events: int, budget_bytes: int,
                   notes: list[str]) -> list[Section]:
-    """One pod of a workload, the first not ready (else the first): its YAML, events and logs."""
-    labels = (((workload.get("spec") or {}).get("selector") or {}).get("matchLabels")) or {}
+    """One pod the object selects, the first not ready (else the first): its YAML, events and logs, and
+    the keys of its ConfigMaps when they keep a container from being created."""
+    labels = _pod_labels(finding, obj)
     if not labels:
         return []
     selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
@@ -254,10 +266,52 @@ def _workload_pod(gateway, finding: Finding, workload: dict, log_lines: int, max
     name = (pod.get("metadata") or {}).get("name", "")
     sections = [Section("pod", f"Pod {name} of {finding.kind} {finding.name} (YAML, managedFields dropped)",
                         to_yaml(clean_object(pod)), "yaml", {"kind": "Pod", "name": name})]
+    if finding.kind == "Service":  # the pod is context for the Service's ports, not a failure to read up on
+        return sections
     sections += _events_section(gateway, finding.namespace, "Pod", name, max_events, budget_bytes, notes,
                                 "pod-events", f"events of pod {name}")
     pod_finding = Finding(kind="Pod", namespace=finding.namespace, name=name)
-    return sections + _pod_logs(gateway, pod_finding, pod, log_lines, budget_bytes, notes)
+    return (sections + _pod_logs(gateway, pod_finding, pod, log_lines, budget_bytes, notes)
+            + _config_map_keys(gateway, finding.namespace, pod, notes))
+
+
+MAX_CONFIG_MAPS = 10
+
+
+def _config_map_names(pod: dict) -> list[str]:
+    """The ConfigMaps a pod's containers read (env, envFrom, volumes), in order, each once."""
+    spec = pod.get("spec") or {}
+    names = []
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        names += [((e.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name") for e in container.get("env") or []]
+        names += [(e.get("configMapRef") or {}).get("name") for e in container.get("envFrom") or []]
+    names += [(v.get("configMap") or {}).get("name") for v in spec.get("volumes") or []]
+    return list(dict.fromkeys(n for n in names if n))[:MAX_CONFIG_MAPS]
+
+
+def _config_map_keys(gateway, namespace, pod: dict, notes: list[str]) -> list[Section]:
+    """The keys (never the values) of the ConfigMaps the pod reads, when one of its containers cannot be
+    created for its configuration: which key a reference should name."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    if not any(((s.get("state") or {}).get("waiting") or {}).get("reason") == "CreateContainerConfigError"
+               for s in statuses):
+        return []
+    brief = []
+    for name in _config_map_names(pod):
+        try:
+            config_map = gateway.get_object("ConfigMap", namespace, name)
+        except NotFound:  # itself the answer: the reference names a ConfigMap that does not exist
+            brief.append({"name": name, "exists": False})
+            continue
+        except Exception as exc:  # noqa: BLE001 - the gateway's other domain errors become a note
+            notes.append(f"ConfigMap {name} could not be read ({type(exc).__name__})")
+            continue
+        keys = sorted({*(config_map.get("data") or {}), *(config_map.get("binaryData") or {})})
+        brief.append({"name": name, "keys": keys})
+    if not brief:
+        return []
+    return [Section("configmaps", "ConfigMaps the pod reads (their keys, not their values)", to_yaml(brief),
+                    "yaml", {"kind": "ConfigMap"})]
 
 
 MAX_SERVICES = 50
@@ -293,8 +347,9 @@ def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: i
                                 notes, "events", "events")
     if finding.kind == "Pod":
         sections.extend(_pod_logs(gateway, finding, obj, log_lines, budget_bytes, notes))
-    elif finding.kind in WORKLOAD_KINDS:
-        sections.extend(_workload_pod(gateway, finding, obj, log_lines, max_events, budget_bytes, notes))
+        sections.extend(_config_map_keys(gateway, finding.namespace, obj, notes))
+    elif finding.kind in WORKLOAD_KINDS or finding.kind == "Service":
+        sections.extend(_selected_pod(gateway, finding, obj, log_lines, max_events, budget_bytes, notes))
     elif finding.kind == "Ingress":
         sections.extend(_namespace_services(gateway, finding, notes))
     context = GatheredContext(sections, notes, budget_bytes)
@@ -310,7 +365,8 @@ def _trim_key(section: Section) -> str:
 
 def trim_to_budget(context: GatheredContext) -> None:
     """Cut the context to its byte budget in _TRIM_ORDER: oldest log and event lines first (a workload's pod's
-    events before the object's own), then owners, a workload's pod and the namespace's Services, then the object."""
+    events before the object's own), then owners, a workload's pod, the namespace's Services and the ConfigMaps' keys,
+    then the object."""
     excess = context.size - context.budget_bytes
     for stage in _TRIM_ORDER:
         candidates = [s for s in context.sections if _trim_key(s) == stage]
@@ -331,7 +387,7 @@ def trim_to_budget(context: GatheredContext) -> None:
             if excess <= 0:
                 break
             before = section.size
-            if section.key in ("owner", "pod", "services"):
+            if section.key in ("owner", "pod", "services", "configmaps"):
                 section.body = ""
                 excess -= before
                 context.notes.append(f"{section.title}: dropped to fit the {context.budget_bytes}-byte budget")
