@@ -61,3 +61,43 @@ def test_an_ingress_whose_service_was_renamed_is_pointed_at_the_new_name(model):
     assert "shop-web" in next(s.body for s in gathered.sections if s.key == "services")
     plan = "".join(collect(model, build_messages(finding, "remediation", "", gathered))[0])
     assert '"value": "shop-web"' in plan and '"value": "shop-api"' in plan  # the patch and its undo
+
+
+def test_a_service_context_holds_one_pod_it_selects_without_its_logs():
+    """What a Service's ports must match is in its pods: one selected pod, its YAML only."""
+    from tests.plans_core.planning_samples import meta, pod, replicaset
+
+    deploy = deployment("catalog", "team-b", "nginx:1.27")
+    ready = pod(replicaset(deploy), "r3ady", {"phase": "Running"})
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": meta("catalog", "team-b"),
+           "spec": {"selector": {"app": "catalog"}, "ports": [{"port": 80, "targetPort": "web"}]}}
+    gateway = SampleGateway([svc, deploy, ready])
+    finding = Finding.from_result({"spec": {"kind": "Service", "name": "team-b/catalog",
+                                            "error": [{"text": "Service has no endpoints, expected label app=catalog"}]}})
+    gathered = gather_context(gateway, finding)
+    assert [s.key for s in gathered.sections] == ["object", "pod"]
+    assert ("list_objects", "Pod", "team-b", "app=catalog") in gateway.calls
+    assert not [c for c in gateway.calls if c[0] == "read_pod_log"]
+    assert {"pods", "services"} <= set(gathered_kinds(finding, gathered))
+
+
+def test_a_container_that_cannot_be_configured_brings_its_config_maps_keys_not_values():
+    from tests.plans_core.test_runbooks import config_error
+
+    result, gateway = config_error()
+    finding = Finding.from_result(result)
+    gathered = gather_context(gateway, finding)
+    keys = next(s for s in gathered.sections if s.key == "configmaps")
+    assert "database-host" in keys.body and "log-level" in keys.body
+    assert "orders-db.team-a.svc" not in keys.body and "info" not in keys.body.split()  # keys only
+    assert "configmaps" in gathered_kinds(finding, gathered)  # a reader of the run must see ConfigMaps
+
+
+def test_a_failed_jobs_context_holds_its_failed_pod_and_log():
+    from tests.plans_core.test_runbooks import job_failed
+
+    result, gateway = job_failed()
+    gathered = gather_context(gateway, Finding.from_result(result))
+    pod = next(s for s in gathered.sections if s.key == "pod")
+    assert pod.attrs["name"] == "nightly-export-x7k2p" and "OOMKilled" in pod.body
+    assert "loading 700 MiB" in next(s.body for s in gathered.sections if s.key == "log")
