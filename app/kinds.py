@@ -92,6 +92,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("cronjobs", "CronJob", "batch", "v1", ("cj", "cronjob"), _cols(
         NAME, ("schedule", "Schedule"), ("suspend", "Suspend"), ("active", "Active"),
         ("last_schedule", "Last schedule"), AGE), "CronJobs"),
+    Kind("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", "v2",
+         ("hpa", "horizontalpodautoscaler"), _cols(
+             NAME, ("reference", "Reference"), ("targets", "Targets"), ("min_pods", "Min pods"),
+             ("max_pods", "Max pods"), ("replicas", "Replicas"), AGE), "HPAs"),
     Kind("services", "Service", "", "v1", ("svc", "service"), _cols(
         NAME, ("type", "Type"), ("cluster_ip", "Cluster IP"), ("ports", "Ports"),
         ("selector", "Selector"), AGE), "Services"),

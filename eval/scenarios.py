@@ -93,6 +93,15 @@ def ingress_backend_exists(name: str) -> StateCheck:
     return check
 
 
+def hpa_target_exists(name: str) -> StateCheck:
+    def check(kube, namespace):
+        ref = kube.get(f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/{name}")["spec"][
+            "scaleTargetRef"]
+        names = {d["metadata"]["name"] for d in kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments")["items"]}
+        return ref["kind"] == "Deployment" and ref["name"] in names, f"scales {ref['kind']}/{ref['name']}"
+    return check
+
+
 def job_completed(name: str) -> StateCheck:
     """The Job ran to completion: a Job that failed is never run again by itself, so it was created anew."""
     def check(kube, namespace):
@@ -164,6 +173,10 @@ SCENARIOS: list[Scenario] = [
              (r"DATABASE_HOST.{0,160}(no such key|not (hold|contain|have)|does not exist|missing|renamed)",
               r"database-host.{0,160}DATABASE_HOST|DATABASE_HOST.{0,160}database-host"),
              "running, its environment taken from keys the ConfigMap holds", available("orders")),
+    Scenario("hpa-missing-target", Copy("hpa-missing-target", "HorizontalPodAutoscaler", "inventory"),
+             (r"(scale ?target\w*|scaleTargetRef).{0,160}(does not exist|not found|missing|renamed)",
+              r"inventory-api.{0,160}(renamed|instead|meant)"),
+             "the HPA scales the Deployment that exists", hpa_target_exists("inventory")),
     Scenario("job-backoff-limit", Copy("job-backoff", "Job", "nightly-export"),
              (r"(OOM.?kill\w*|out of memory|memory limit).{0,300}(700|allocat)",
               r"(700|allocat\w*).{0,200}(memory )?limit"),

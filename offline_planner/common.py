@@ -7,19 +7,22 @@ import re
 from offline_planner.facts import Facts
 
 CLASSES = ("unavailable", "job_failed", "oom", "image_pull", "config_error", "crash_loop", "pvc_pending",
-           "service_no_endpoints", "ingress_backend_missing", "cronjob_suspended", "cronjob_schedule", "not_ready",
-           "unschedulable", "general")
+           "service_no_endpoints", "ingress_backend_missing", "hpa_target_missing", "cronjob_suspended",
+           "cronjob_schedule", "not_ready", "unschedulable", "general")
 # The kinds a Cluster Codex step may name (its kind registry, app/kinds.py, minus events): a command on
 # any other kind (nodes, storage classes, endpoint slices...) is refused there, so runbooks describe
 # those in words for whoever may read them instead of writing a step.
 STEP_KINDS = {"Pod": "pod", "Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset",
               "ReplicaSet": "replicaset", "Job": "job", "CronJob": "cronjob", "Service": "service",
-              "Ingress": "ingress", "ConfigMap": "configmap", "PersistentVolumeClaim": "pvc", "Secret": "secret"}
+              "Ingress": "ingress", "ConfigMap": "configmap", "PersistentVolumeClaim": "pvc", "Secret": "secret",
+              "HorizontalPodAutoscaler": "hpa"}
 
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "k": 10**3, "M": 10**6,
           "G": 10**9, "T": 10**12, "": 1}
 # K8sGPT's Deployment analyzer: "Deployment ns/name has 3 replicas but 0 are available with status running".
 UNAVAILABLE = re.compile(r"has (\d+) replicas? but (\d+) (?:are|is) available")
+# K8sGPT's HPA analyzer: "HorizontalPodAutoscaler uses Deployment/web as ScaleTargetRef which does not exist."
+HPA_TARGET_MISSING = re.compile(r"uses (\w+)/(\S+) as ScaleTargetRef which does not exist")
 # The kubelet's CreateContainerConfigError message: "couldn't find key K in ConfigMap NS/NAME".
 CONFIG_KEY_MISSING = re.compile(r"couldn't find key (\S+) in configmap ([a-z0-9.-]+)/([a-z0-9.-]+)", re.I)
 
@@ -45,6 +48,8 @@ def classify(facts: Facts) -> str:
         return "service_no_endpoints"
     if kind == "Ingress" and "service" in text and ("does not exist" in text or "not found" in text):
         return "ingress_backend_missing"
+    if kind == "HorizontalPodAutoscaler" and HPA_TARGET_MISSING.search(" ".join(facts.errors)):
+        return "hpa_target_missing"
     if kind == "CronJob" and ("suspended" in errors or ((facts.obj or {}).get("spec") or {}).get("suspend") is True):
         return "cronjob_suspended"
     if kind == "CronJob" and "schedule" in errors:

@@ -71,6 +71,7 @@ class Facts:
     pod_events: list[str] = field(default_factory=list)
     services: list[dict] = field(default_factory=list)  # for an Ingress: its namespace's Services (brief)
     configmaps: list[dict] = field(default_factory=list)  # the pod's ConfigMaps: name and keys, or exists False
+    workloads: list[dict] = field(default_factory=list)  # for an HPA: its namespace's workloads of the kind it scales
 
     def for_pod(self) -> "Facts | None":
         """The same finding seen from its workload's pod, whose failure is the workload's cause: the
@@ -425,7 +426,7 @@ def read_facts(messages: list[dict]) -> Facts:
             facts.events = [line for line in block.body.splitlines() if line.strip()]
         elif section == "pod":
             facts.workload_pod = _load_yaml(block.body)
-        elif section in ("services", "configmaps"):
+        elif section in ("services", "workloads", "configmaps"):
             setattr(facts, section, _load_list(block.body))
         elif section == "pod-events":
             facts.pod_events = [line for line in block.body.splitlines() if line.strip()]

@@ -13,7 +13,7 @@ import re
 
 import yaml
 
-from offline_planner.common import CONFIG_KEY_MISSING, UNAVAILABLE, classify, finding_summary, format_mebibytes, \
+from offline_planner.common import CONFIG_KEY_MISSING, HPA_TARGET_MISSING, UNAVAILABLE, classify, finding_summary, format_mebibytes, \
     parse_quantity, quote_log, step, step_kind
 from offline_planner.facts import Container, Facts
 
@@ -622,6 +622,52 @@ def _ingress_backends(facts: Facts) -> list[tuple[str, str]]:
     return found
 
 
+def _renamed_workload(facts: Facts, missing: str) -> str | None:
+    """The workload a missing scale target was most likely renamed to: the only one of its kind in the
+    namespace whose name starts like the missing one's (`inventory` -> `inventory-api`)."""
+    stem = missing.split("-", 1)[0]
+    candidates = [w["name"] for w in facts.workloads
+                  if w.get("name") and w["name"] != missing and w["name"].split("-", 1)[0] == stem]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def hpa_target_missing(facts: Facts) -> str:
+    spec = (facts.obj or {}).get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    match = HPA_TARGET_MISSING.search(" ".join(facts.errors))
+    kind = ref.get("kind") or (match.group(1) if match else "Deployment")
+    missing = ref.get("name") or (match.group(2) if match else "")
+    hpa = facts.name
+    diagnosis = [f"HorizontalPodAutoscaler `{hpa}` scales {kind} `{missing}` (`spec.scaleTargetRef`), which does not "
+                 f"exist in `{facts.namespace}`, so nothing is autoscaled: the workload it was meant for runs at a "
+                 "fixed size whatever its load."]
+    steps = [("Confirm the target is missing", _k(facts, f"get {kind.lower()} {missing} --ignore-not-found"),
+              "Nothing, it only reads.", f"An empty answer confirms `{missing}` does not exist."),
+             (f"List the {kind}s that do exist", _k(facts, f"get {kind.lower()}s"), "Nothing, it only reads.",
+              "Find the one this HPA was meant for (renamed in a release?).")]
+    renamed = _renamed_workload(facts, missing) if missing else None
+    if renamed:
+        diagnosis.append(f"`{renamed}` is the only {kind} here whose name starts like `{missing}` (renamed in a "
+                         "release?): the step below points the HPA at it. Check first that it is the workload meant: "
+                         f"from then on the HPA sets its replicas (between {spec.get('minReplicas', 1)} and "
+                         f"{spec.get('maxReplicas', '?')}).")
+
+        def target_patch(name):
+            return _json([{"op": "replace", "path": "/spec/scaleTargetRef/name", "value": name}])
+        steps.append((f"Point `{hpa}` at `{renamed}`", _k(facts, f"patch hpa {hpa} --type=json -p '{target_patch(renamed)}'"),
+                      f"Changes only the scale target of HorizontalPodAutoscaler `{hpa}`; it starts setting the "
+                      f"replicas of {kind} `{renamed}` at its next sync.",
+                      "The reference names a workload that exists:", _k(facts, f"get hpa {hpa}"),
+                      "Point it back at the old name:", _k(facts, f"patch hpa {hpa} --type=json -p '{target_patch(missing)}'")))
+    else:
+        diagnosis.append("The context does not show which workload it was meant for, so **nothing safe can be changed "
+                         f"right now**: find it with step 2, write it in the context box (for example `{kind.lower()}"
+                         "/<name>`) and generate again — or delete the HPA if its workload is gone for good.")
+    return _render(facts, "Remediation plan — HPA target missing", diagnosis, steps,
+                   "If the workload was removed on purpose, the HPA is left over: delete it with the release that "
+                   "removed its workload.")
+
+
 def ingress_backend_missing(facts: Facts) -> str:
     errors = " ".join(facts.errors)
     named = [m[1] for m in re.findall(r"service ([\w.-]+/)?([\w.-]+) which does not exist", errors)]
@@ -894,5 +940,5 @@ RUNBOOKS = {
     "service_no_endpoints": service_no_endpoints, "ingress_backend_missing": ingress_backend_missing,
     "cronjob_schedule": cronjob_schedule, "cronjob_suspended": cronjob_suspended, "not_ready": not_ready,
     "unschedulable": unschedulable, "unavailable": unavailable, "job_failed": job_failed,
-    "config_error": config_error, "general": general,
+    "config_error": config_error, "hpa_target_missing": hpa_target_missing, "general": general,
 }

@@ -296,10 +296,28 @@ def config_error(facts: Facts) -> str:
     return _render(facts, "Root-cause plan — container cannot be configured", why, reproduce, upstream, prevention)
 
 
+def hpa_target_missing(facts: Facts) -> str:
+    ref = ((facts.obj or {}).get("spec") or {}).get("scaleTargetRef") or {}
+    target = f"{ref.get('kind', 'Deployment')} `{ref.get('name', '<name>')}`"
+    why = (f"HorizontalPodAutoscaler `{facts.name}` in `{facts.namespace}` names {target}, which does not exist: the "
+           "workload was renamed or removed in a release while its HPA kept the old name (they are often written by "
+           "hand in different files), so the workload is no longer autoscaled.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}get hpa {facts.name} -o jsonpath='{{.spec.scaleTargetRef}}'\n"
+                 f"kubectl {facts.ns_flag}get {str(ref.get('kind', 'deployment')).lower()}s\n```")
+    upstream = ("- **Helm chart**: render the HPA's `scaleTargetRef.name` from the same helper as the workload's name:"
+                "\n\n  ```yaml\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n"
+                "    name: {{ include \"app.fullname\" . }}\n  ```\n\n" + _chart_hint(facts))
+    prevention = ("- **Test**: a rendered-manifest check that every HPA's target is a workload of the same release.\n"
+                  "- **Policy**: an admission rule rejecting HPAs whose target does not exist.\n"
+                  + _alert('kube_horizontalpodautoscaler_status_condition{condition="AbleToScale",status="false",'
+                           'namespace="' + facts.namespace + '"} == 1', "HPAUnableToScale"))
+    return _render(facts, "Root-cause plan — HPA target missing", why, reproduce, upstream, prevention)
+
+
 RUNBOOKS = {
     "crash_loop": crash_loop, "image_pull": image_pull, "oom": oom, "pvc_pending": pvc_pending,
     "service_no_endpoints": service_no_endpoints, "ingress_backend_missing": ingress_backend_missing,
     "cronjob_schedule": cronjob_schedule, "cronjob_suspended": cronjob_suspended, "not_ready": not_ready,
     "unschedulable": unschedulable, "unavailable": unavailable, "job_failed": job_failed,
-    "config_error": config_error, "general": general,
+    "config_error": config_error, "hpa_target_missing": hpa_target_missing, "general": general,
 }

@@ -35,7 +35,7 @@ def gathered_kinds(finding, gathered):
     and owner section, a workload's pod, Services, ConfigMaps' keys, events, and pods for logs. Readers of the run must hold all of them."""
     api_kinds = {finding.kind}
     for section in gathered.sections:
-        if section.key in ("object", "owner", "pod", "services", "configmaps"):
+        if section.key in ("object", "owner", "pod", "services", "workloads", "configmaps"):
             api_kinds.add(section.attrs.get("kind", ""))
         elif section.key in ("events", "pod-events"):
             api_kinds.add("Event")

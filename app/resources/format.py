@@ -164,6 +164,41 @@ def _cronjob_cells(obj: dict) -> dict[str, Cell]:
     }
 
 
+def _metric_key(metric: dict) -> str:
+    """The field an autoscaling/v2 metric keeps its source in: type Resource -> "resource"."""
+    kind = str(metric.get("type") or "Resource")
+    return kind[:1].lower() + kind[1:]
+
+
+def _metric_target(metric: dict, current: dict | None) -> str:
+    """One metric of an HPA as kubectl shows it: "cpu: 35%/80%", "<unknown>" before it was measured."""
+    source = metric.get(_metric_key(metric)) or {}
+    name = str(source.get("name") or (source.get("metric") or {}).get("name") or metric.get("type", "")).lower()
+    target = source.get("target") or {}
+    wanted = (f"{target['averageUtilization']}%" if "averageUtilization" in target
+              else str(target.get("averageValue") or target.get("value") or "?"))
+    seen = ((current or {}).get(_metric_key(metric)) or {}).get("current") or {}
+    now = (f"{seen['averageUtilization']}%" if "averageUtilization" in seen
+           else str(seen.get("averageValue") or seen.get("value") or "<unknown>"))
+    return f"{name}: {now}/{wanted}"
+
+
+def _hpa_cells(obj: dict) -> dict[str, Cell]:
+    ref = _get(obj, "spec", "scaleTargetRef", default={})
+    reference = f"{ref.get('kind', '')}/{ref.get('name', '')}" if isinstance(ref, dict) else ""
+    metrics = [m for m in _get(obj, "spec", "metrics", default=[]) or [] if isinstance(m, dict)]
+    current = [m for m in _get(obj, "status", "currentMetrics", default=[]) or [] if isinstance(m, dict)]
+    targets = ", ".join(_metric_target(m, current[i] if i < len(current) else None)
+                        for i, m in enumerate(metrics)) or "<none>"
+    return {
+        "reference": (reference, reference),
+        "targets": (targets, targets),
+        "min_pods": _count_cell(_get(obj, "spec", "minReplicas", default=1)),
+        "max_pods": _count_cell(_get(obj, "spec", "maxReplicas")),
+        "replicas": _count_cell(_get(obj, "status", "currentReplicas")),
+    }
+
+
 def _format_port(port: Any) -> str:
     if not isinstance(port, dict):
         return ""
@@ -248,6 +283,7 @@ _KIND_CELLS: dict[str, Callable[[dict], dict[str, Cell]]] = {
     "replicasets": _replicaset_cells,
     "jobs": _job_cells,
     "cronjobs": _cronjob_cells,
+    "horizontalpodautoscalers": _hpa_cells,
     "services": _service_cells,
     "ingresses": _ingress_cells,
     "configmaps": _configmap_cells,

@@ -154,7 +154,9 @@ COMPONENTS: list[Component] = [
             f"--service-account-private-key-file={_pki('sa.key')}",
             f"--root-ca-file={_pki('ca.crt')}",
             f"--cluster-signing-cert-file={_pki('ca.crt')}", f"--cluster-signing-key-file={_pki('ca.key')}",
-            "--controllers=*",
+            # No HPA controller: without a metrics API it would mark every HPA "unable to compute the
+            # replica count", which K8sGPT reports (lab/manifests/k8sgpt.yaml).
+            "--controllers=*,-horizontalpodautoscaling",
             "--cluster-name=cluster-codex-lab", "--profiling=false", "--v=1",
         ],
         health=https_healthz(20257), start_timeout=90,

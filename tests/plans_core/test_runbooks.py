@@ -99,8 +99,19 @@ def config_error():
     return result, SampleGateway([deploy, replicaset(deploy), p, config_map])
 
 
+def hpa_target_missing():
+    """team-b/inventory as eval/charts/hpa-missing-target has it: its Deployment was renamed inventory-api."""
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta("inventory", "team-b"),
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "inventory"},
+                    "minReplicas": 1, "maxReplicas": 4}}
+    result = {"spec": {"kind": "HorizontalPodAutoscaler", "name": "team-b/inventory", "error": [
+        {"text": "HorizontalPodAutoscaler uses Deployment/inventory as ScaleTargetRef which does not exist."}]}}
+    return result, SampleGateway([hpa, deployment("inventory-api", "team-b", "ghcr.io/acme/inventory:3.0.0"),
+                                  deployment("billing", "team-b", "ghcr.io/acme/billing:1.0.0")])
+
+
 SAMPLES = {**CASES, "not_ready": not_ready, "cronjob_suspended": cronjob_suspended, "unavailable": unavailable,
-           "job_failed": job_failed, "config_error": config_error}
+           "job_failed": job_failed, "config_error": config_error, "hpa_target_missing": hpa_target_missing}
 
 EXPECTED = {
     "crash_loop": ["crash loop", "ghcr.io/acme/checkout:2.3.0", "exited with code 1",
@@ -150,6 +161,12 @@ EXPECTED = {
                      "kubectl -n team-a patch deployment/orders --type=strategic -p '{\"spec\": {\"template\": "
                      "{\"spec\": {\"containers\": [{\"name\": \"orders\", \"env\": [{\"name\": \"DATABASE_HOST\", "
                      "\"valueFrom\": {\"configMapKeyRef\": {\"name\": \"orders-config\", \"key\": \"database-host\"}}}]}]}}}}'"],
+    "hpa_target_missing": ["HPA target missing", "scales Deployment `inventory` (`spec.scaleTargetRef`), which does "
+                           "not exist", "kubectl -n team-b get deployment inventory --ignore-not-found",
+                           "kubectl -n team-b get deployments",
+                           "kubectl -n team-b patch hpa inventory --type=json -p '[{\"op\": \"replace\", \"path\": "
+                           "\"/spec/scaleTargetRef/name\", \"value\": \"inventory-api\"}]'",
+                           "\"value\": \"inventory\"}]'"],
     "unavailable": ["workload unavailable", "asks for 2 pods and 0 are available", "MinimumReplicasUnavailable",
                     "kubectl -n team-a scale deployment/bad-image --replicas=0",
                     "kubectl -n team-a scale deployment/bad-image --replicas=2", "is at revision 1, its first"],

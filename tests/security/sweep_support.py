@@ -26,7 +26,7 @@ PASSWORD = "correct horse battery staple"
 # Short kind words for object names (pods -> "pod"): names read as what they are in a report.
 SHORT = {"pods": "pod", "deployments": "deployment", "statefulsets": "statefulset",
          "daemonsets": "daemonset", "replicasets": "replicaset", "jobs": "job", "cronjobs": "cronjob",
-         "services": "service", "ingresses": "ingress", "configmaps": "configmap",
+         "horizontalpodautoscalers": "hpa", "services": "service", "ingresses": "ingress", "configmaps": "configmap",
          "persistentvolumeclaims": "pvc", "events": "event", "secrets": "secret"}
 
 
@@ -60,8 +60,10 @@ def _meta(name, marker, annotations=None, labels=None):
             "annotations": {"codex-test/marker": marker, **(annotations or {})}}
 
 
+# Requests and limits: an HPA aimed at a workload whose containers lack them is a finding of its own.
 POD_SPEC = {"automountServiceAccountToken": False,
-            "containers": [{"name": "app", "image": "registry.example/sweep:1.0"}]}
+            "containers": [{"name": "app", "image": "registry.example/sweep:1.0",
+                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}}}]}
 # No fake node matches: a workload made here never starts pods of its own.
 IDLE_POD_SPEC = {**POD_SPEC, "nodeSelector": {"codex-test/no-such-node": "true"}}
 
@@ -70,10 +72,11 @@ def _template(app_label):
     return {"metadata": {"labels": {**LABEL, "app": app_label}}, "spec": IDLE_POD_SPEC}
 
 
-def manifest(obj: LabObject, *, pod: str, service: str, annotations=None, labels=None,
+def manifest(obj: LabObject, *, pod: str, service: str, deployment: str = "", annotations=None, labels=None,
              event_message=None, event_reason="SweepProbe", data=None) -> dict:
-    """The body that creates ``obj``. ``pod`` and ``service`` name the namespace's Pod and Service
-    (an Event is about the Pod, an Ingress routes to the Service)."""
+    """The body that creates ``obj``. ``pod``, ``service`` and ``deployment`` name the namespace's Pod,
+    Service and Deployment (an Event is about the Pod, an Ingress routes to the Service, an HPA scales the
+    Deployment)."""
     meta = _meta(obj.name, obj.marker, annotations, labels)
     selector = {"matchLabels": {"app": obj.name}}
     body = {
@@ -91,6 +94,9 @@ def manifest(obj: LabObject, *, pod: str, service: str, annotations=None, labels
         "cronjobs": lambda: {"spec": {"schedule": "0 0 1 1 *", "suspend": True, "jobTemplate": {"spec": {
             "template": {"metadata": {"labels": dict(LABEL)},
                          "spec": {**IDLE_POD_SPEC, "restartPolicy": "Never"}}}}}},
+        "horizontalpodautoscalers": lambda: {"spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+            "minReplicas": 1, "maxReplicas": 2}},
         "services": lambda: {"spec": {"selector": {"app": obj.name}, "ports": [{"port": 80}]}},
         "ingresses": lambda: {"spec": {"rules": [{"http": {"paths": [{
             "path": "/", "pathType": "Prefix",
@@ -128,10 +134,10 @@ def one_of_every_kind(namespace: str) -> dict[str, LabObject]:
 
 
 def create_all(kube, objects: dict[str, LabObject], **manifest_options) -> None:
-    """Create the planned objects: the Pod and Service first, the rest refer to them."""
-    pod, service = objects["pods"].name, objects["services"].name
+    """Create the planned objects: the rest refer to the Pod, the Service and the Deployment by name."""
+    pod, service, deployment = objects["pods"].name, objects["services"].name, objects["deployments"].name
     for kind in KIND_NAMES:
-        create_object(kube, objects[kind], pod=pod, service=service, **manifest_options)
+        create_object(kube, objects[kind], pod=pod, service=service, deployment=deployment, **manifest_options)
 
 
 def sweep_result(name, kind, object_ref, errors, details="", parent=""):

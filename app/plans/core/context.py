@@ -20,7 +20,7 @@ For a workload finding (K8sGPT's "has 1 replicas but 0 are available", a Job tha
 is in its pods, so the context also holds one of them -- the first that is not ready -- with its
 events and logs. For a Service it holds one pod its selector selects (what its ports must match).
 For an Ingress it holds the namespace's Services (name, ports, selector): what a backend may point
-at. When a container cannot be created for its configuration (CreateContainerConfigError), it holds
+at; for a HorizontalPodAutoscaler, the namespace's workloads of the kind it scales. When a container cannot be created for its configuration (CreateContainerConfigError), it holds
 the keys -- never the values -- of the ConfigMaps the pod reads.
 
 A failure of the affected object itself propagates (the finding may have disappeared); failures
@@ -54,8 +54,8 @@ MAX_LINE_CHARS = 2_000
 # is still recognised whole (a URL password needs its ``@``) instead of showing its first half.
 _CUT_CONTEXT_CHARS = 512
 # Trim order: least useful first. Within logs and events the oldest lines go first.
-_TRIM_ORDER = ("log-current", "pod-events", "events", "log-previous", "owner", "pod", "services", "configmaps",
-               "object")
+_TRIM_ORDER = ("log-current", "pod-events", "events", "log-previous", "owner", "pod", "services", "workloads",
+               "configmaps", "object")
 
 
 class ContextGateway(Protocol):
@@ -71,7 +71,7 @@ class ContextGateway(Protocol):
 
 @dataclass
 class Section:
-    key: str  # "object", "owner", "events", "log", and "pod", "pod-events", "services", "configmaps" (see the docstring)
+    key: str  # "object", "owner", "events", "log", "pod", "pod-events", "services", "workloads", "configmaps" (docstring)
     title: str
     body: str
     lang: str = "text"
@@ -314,22 +314,41 @@ def _config_map_keys(gateway, namespace, pod: dict, notes: list[str]) -> list[Se
                     "yaml", {"kind": "ConfigMap"})]
 
 
-MAX_SERVICES = 50
+MAX_NEIGHBOURS = 50  # objects listed from the namespace (Services for an Ingress, workloads for an HPA)
+SCALABLE_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
-def _namespace_services(gateway, finding: Finding, notes: list[str]) -> list[Section]:
-    """The Services of the Ingress's namespace, each as its name, ports and selector."""
+def _service_brief(service: dict) -> dict:
+    spec = service.get("spec") or {}
+    return {"name": (service.get("metadata") or {}).get("name", ""),
+            "ports": [{k: p[k] for k in ("name", "port", "targetPort") if k in p} for p in spec.get("ports") or []],
+            "selector": spec.get("selector") or {}}
+
+
+def _workload_brief(workload: dict) -> dict:
+    spec = workload.get("spec") or {}
+    return {"name": (workload.get("metadata") or {}).get("name", ""), "replicas": spec.get("replicas"),
+            "selector": (spec.get("selector") or {}).get("matchLabels") or {}}
+
+
+def _namespace_brief(gateway, finding: Finding, kind: str, key: str, brief, notes: list[str]) -> list[Section]:
+    """The objects of one kind in the finding's namespace, each in brief: what the finding may point at."""
     try:
-        services = gateway.list_objects("Service", finding.namespace, "", MAX_SERVICES)
+        listed = gateway.list_objects(kind, finding.namespace, "", MAX_NEIGHBOURS)
     except Exception as exc:  # noqa: BLE001 - the gateway's domain errors
-        notes.append(f"the Services of {finding.namespace} could not be read ({type(exc).__name__})")
+        notes.append(f"the {kind}s of {finding.namespace} could not be read ({type(exc).__name__})")
         return []
-    brief = [{"name": (s.get("metadata") or {}).get("name", ""),
-              "ports": [{k: p[k] for k in ("name", "port", "targetPort") if k in p} for p in (s.get("spec") or {}).get("ports") or []],
-              "selector": (s.get("spec") or {}).get("selector") or {}} for s in services]
-    body = to_yaml(redact_object(brief)) if brief else "[]  # none"
-    return [Section("services", f"Services in namespace {finding.namespace} (name, ports, selector)", body, "yaml",
-                    {"kind": "Service"})]
+    body = to_yaml(redact_object([brief(o) for o in listed])) if listed else "[]  # none"
+    fields = ", ".join(brief({}))
+    return [Section(key, f"{kind}s in namespace {finding.namespace} ({fields})", body, "yaml", {"kind": kind})]
+
+
+def _scale_targets(gateway, finding: Finding, hpa: dict, notes: list[str]) -> list[Section]:
+    """For an HPA: the workloads of the kind it scales, in its namespace."""
+    kind = ((hpa.get("spec") or {}).get("scaleTargetRef") or {}).get("kind")
+    if kind not in SCALABLE_KINDS:
+        return []
+    return _namespace_brief(gateway, finding, kind, "workloads", _workload_brief, notes)
 
 
 def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: int = DEFAULT_BUDGET_BYTES,
@@ -351,7 +370,9 @@ def gather_context(gateway: ContextGateway, finding: Finding, *, budget_bytes: i
     elif finding.kind in WORKLOAD_KINDS or finding.kind == "Service":
         sections.extend(_selected_pod(gateway, finding, obj, log_lines, max_events, budget_bytes, notes))
     elif finding.kind == "Ingress":
-        sections.extend(_namespace_services(gateway, finding, notes))
+        sections.extend(_namespace_brief(gateway, finding, "Service", "services", _service_brief, notes))
+    elif finding.kind == "HorizontalPodAutoscaler":
+        sections.extend(_scale_targets(gateway, finding, obj, notes))
     context = GatheredContext(sections, notes, budget_bytes)
     trim_to_budget(context)
     return context
@@ -387,7 +408,7 @@ def trim_to_budget(context: GatheredContext) -> None:
             if excess <= 0:
                 break
             before = section.size
-            if section.key in ("owner", "pod", "services", "configmaps"):
+            if section.key in ("owner", "pod", "services", "workloads", "configmaps"):
                 section.body = ""
                 excess -= before
                 context.notes.append(f"{section.title}: dropped to fit the {context.budget_bytes}-byte budget")

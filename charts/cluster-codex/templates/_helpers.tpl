@@ -46,6 +46,8 @@ jobs:
   - {apiGroups: [batch], resources: [jobs], verbs: [get, list, watch]}
 cronjobs:
   - {apiGroups: [batch], resources: [cronjobs], verbs: [get, list, watch]}
+horizontalpodautoscalers:
+  - {apiGroups: [autoscaling], resources: [horizontalpodautoscalers], verbs: [get, list, watch]}
 services:
   - {apiGroups: [""], resources: [services], verbs: [get, list, watch]}
 ingresses:
@@ -91,6 +93,8 @@ jobs:
   - {apiGroups: [batch], resources: [jobs], verbs: {{ $write }}}
 cronjobs:
   - {apiGroups: [batch], resources: [cronjobs], verbs: {{ $write }}}
+horizontalpodautoscalers:
+  - {apiGroups: [autoscaling], resources: [horizontalpodautoscalers], verbs: {{ $write }}}
 services:
   - {apiGroups: [""], resources: [services], verbs: {{ $write }}}
 ingresses:
