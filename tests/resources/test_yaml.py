@@ -48,3 +48,17 @@ def test_human_age():
     assert human_age(then, parse_time("2026-11-26T12:00:00Z")) == "120m"
     assert human_age(then, parse_time("2026-11-29T10:00:00Z")) == "3d"
     assert human_age(None) == "<unknown>"
+
+
+def test_hpa_cells_are_what_kubectl_get_hpa_shows():
+    hpa = {"metadata": {"name": "inventory"},
+           "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "inventory-api"}, "minReplicas": 1,
+                    "maxReplicas": 4, "metrics": [{"type": "Resource", "resource": {
+                        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]},
+           "status": {"currentReplicas": 2, "currentMetrics": [
+               {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 35}}}]}}
+    cells = row_cells(resolve_alias("hpa"), hpa)
+    assert [cells[k][0] for k in ("reference", "targets", "min_pods", "max_pods", "replicas")] == [
+        "Deployment/inventory-api", "cpu: 35%/80%", "1", "4", "2"]
+    del hpa["status"]
+    assert row_cells(resolve_alias("hpa"), hpa)["targets"][0] == "cpu: <unknown>/80%"
