@@ -48,6 +48,12 @@ ANSWERS = {
                   "1. Check the probe's port and path against the container 2. fix the probe or the app."),
     "unschedulable": ("No node fits the pod: its selector, affinity, taints or requests rule all out.",
                       "1. kubectl describe pod for the reason 2. relax the nodeSelector or requests."),
+    "job_failed": ("The Job's pods failed until it passed its backoff limit; it is not retried any more.",
+                   "1. Read the failed pod's log 2. fix the cause (memory, config) 3. delete and re-create the Job."),
+    "config_error": ("The container cannot be created: its env names a ConfigMap key that does not exist.",
+                     "1. kubectl describe configmap for its keys 2. point the reference at the right key or add it."),
+    "hpa_target_missing": ("The HorizontalPodAutoscaler scales a workload that does not exist.",
+                           "1. kubectl get deployments 2. point spec.scaleTargetRef at the right one or delete the HPA."),
     "general": ("Kubernetes reports a problem with this object.",
                 "1. kubectl describe it and read its events 2. fix what they name."),
 }

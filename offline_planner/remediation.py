@@ -15,6 +15,7 @@ import yaml
 
 from offline_planner.common import CONFIG_KEY_MISSING, HPA_TARGET_MISSING, UNAVAILABLE, classify, finding_summary, format_mebibytes, \
     parse_quantity, quote_log, step, step_kind
+from app.redact import REDACTED
 from offline_planner.facts import Container, Facts
 
 ROLLABLE = ("deployment", "statefulset", "daemonset")
@@ -232,12 +233,16 @@ def oom(facts: Facts) -> str:
     diagnosis = _oom_diagnosis(c, old, new_limit, needs)
     ref = facts.workload_ref
     steps = _pod_steps(facts, c.name)
-    job = facts.workload_object if facts.workload and facts.workload[0] == "Job" else None
-    if job is not None:
-        # A Job's pod template cannot be changed: the Job is created again with the new limit.
-        diagnosis.append(f"The pod belongs to `{ref}`, whose pod template cannot be changed: the steps create the "
-                         "Job again with the new limit.")
-        steps += _recreate_job_steps(facts, job, c.name, new_limit, len(steps) + 1)
+    if facts.workload and facts.workload[0] == "Job":
+        # A Job's pod template cannot be changed: the Job is created again with the new limit, from its YAML.
+        job = facts.workload_object
+        recreate = _recreate_job_steps(facts, job, c.name, new_limit, len(steps) + 1) if job else []
+        diagnosis.append(f"The pod belongs to `{ref}`, whose pod template cannot be changed: "
+                         + ("the steps create the Job again with the new limit." if recreate else
+                            "it has to be created again with the new limit, and the context does not hold a manifest "
+                            "to create it from (its YAML is missing or holds redacted values), so **nothing safe can "
+                            "be changed right now** from here."))
+        steps += recreate
     elif facts.workload and facts.workload[0] in TEMPLATED:
         steps.append((f"Give `{c.name}` more memory ({old or 'none'} → {new_limit})",
                       _k(facts, f"set resources {ref} -c {c.name} --limits=memory={new_limit}"),
@@ -294,7 +299,7 @@ def _recreate_job_steps(facts: Facts, job: dict, container: str, memory: str, nu
     would run it with the mask."""
     name = (job.get("metadata") or {}).get("name") or facts.name
     before, after = _job_manifest(facts, job), _job_manifest(facts, job, container, memory)
-    if "[REDACTED]" in before:
+    if REDACTED in before:
         return []
     return [(f"Delete the failed Job `{name}`", _k(facts, f"delete job {name}"),
              f"Deletes Job `{name}` and its failed pods (their logs go with them: read them first). Its pod template "
@@ -335,9 +340,10 @@ def job_failed(facts: Facts) -> str:
             old, new_limit, needs = _memory_limits(pod, c)
             diagnosis += [f"Its pod `{pod.name}` shows why: it was OOMKilled (exit code {c.exit_code or 137})."]
             diagnosis += _oom_diagnosis(c, old, new_limit, needs)
-            diagnosis.append("A Job's pod template cannot be changed, so the fix deletes the Job and creates it "
-                             "again with the new limit; the new Job starts at once.")
             fixes = _recreate_job_steps(facts, job, c.name, new_limit, len(steps) + 1)
+            if fixes:
+                diagnosis.append("A Job's pod template cannot be changed, so the fix deletes the Job and creates it "
+                                 "again with the new limit; the new Job starts at once.")
         elif c.exit_code is not None:
             diagnosis.append(f"Its pod `{pod.name}` exited with code {c.exit_code} ({c.last_reason or 'Error'}); "
                              + (quote_log(pod, c.name) or "its log is empty."))
@@ -399,8 +405,7 @@ def config_error(facts: Facts) -> str:
         diagnosis.append(f"`{name}` holds " + (", ".join(f"`{k}`" for k in keys) or "no keys") + ".")
         renamed = [k for k in keys if _normal_key(k) == _normal_key(key)]
         reference = _key_reference(facts, name, key)
-        templated = facts.workload and facts.workload[0] in ("Deployment", "StatefulSet", "DaemonSet")
-        if len(renamed) == 1 and reference and templated:
+        if len(renamed) == 1 and reference and _rollable(facts):
             container, variable = reference
             new = renamed[0]
             ref = facts.workload_ref

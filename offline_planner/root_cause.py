@@ -278,12 +278,15 @@ def job_failed(facts: Facts) -> str:
 
 def config_error(facts: Facts) -> str:
     missing = _missing_key(facts)
-    key, name = missing if missing else ("<key>", "<configmap>")
-    why = (f"The workload and ConfigMap `{name}` disagree on a key name: the container takes `{key}`, which the "
-           "ConfigMap does not hold. They are usually rendered from different values (or released separately), so a "
-           "rename in one was not made in the other, and the kubelet refuses to create the container.")
-    reproduce = (f"```bash\nkubectl {facts.ns_flag}get configmap {name} -o jsonpath='{{.data}}'\n```\n\n"
-                 f"`{key}` is not among the keys; the pod's containers wait in `CreateContainerConfigError`.")
+    key, name = missing if missing else ("", "")
+    config_map, takes = (f"ConfigMap `{name}`", f"`{key}`") if missing else ("the ConfigMap it reads", "a key")
+    why = (f"The workload and {config_map} disagree on a key name: the container takes {takes}, which the ConfigMap "
+           "does not hold. They are usually rendered from different values (or released separately), so a rename in "
+           "one was not made in the other, and the kubelet refuses to create the container.")
+    reproduce = (f"```bash\nkubectl {facts.ns_flag}describe configmap {name}\n```\n\n`{key}` is not among the keys; "
+                 "the pod's containers wait in `CreateContainerConfigError`." if missing else
+                 f"```bash\nkubectl {facts.ns_flag}describe pod {facts.name}\n```\n\nIts containers wait in "
+                 "`CreateContainerConfigError`; the message names the missing key or object.")
     upstream = ("- **Helm chart**: render the ConfigMap's keys and the `configMapKeyRef`s from one list in the "
                 "values, so a key cannot be renamed in one place only.\n"
                 "- **Or** read the whole ConfigMap with `envFrom` when every key is an environment variable.\n\n"
@@ -298,12 +301,13 @@ def config_error(facts: Facts) -> str:
 
 def hpa_target_missing(facts: Facts) -> str:
     ref = ((facts.obj or {}).get("spec") or {}).get("scaleTargetRef") or {}
-    target = f"{ref.get('kind', 'Deployment')} `{ref.get('name', '<name>')}`"
+    target = f"{ref.get('kind') or 'Deployment'} `{ref['name']}`" if ref.get("name") else "a workload"
     why = (f"HorizontalPodAutoscaler `{facts.name}` in `{facts.namespace}` names {target}, which does not exist: the "
            "workload was renamed or removed in a release while its HPA kept the old name (they are often written by "
            "hand in different files), so the workload is no longer autoscaled.")
     reproduce = (f"```bash\nkubectl {facts.ns_flag}get hpa {facts.name} -o jsonpath='{{.spec.scaleTargetRef}}'\n"
-                 f"kubectl {facts.ns_flag}get {str(ref.get('kind', 'deployment')).lower()}s\n```")
+                 f"kubectl {facts.ns_flag}get {str(ref.get('kind') or 'deployment').lower()}s\n```\n\nThe target "
+                 "it names is not in the list.")
     upstream = ("- **Helm chart**: render the HPA's `scaleTargetRef.name` from the same helper as the workload's name:"
                 "\n\n  ```yaml\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n"
                 "    name: {{ include \"app.fullname\" . }}\n  ```\n\n" + _chart_hint(facts))

@@ -32,7 +32,7 @@ def load_finding(gw, result_name):
 
 def gathered_kinds(finding, gathered):
     """Kind names (app.kinds) whose objects went into the prompt: the finding's kind, each object
-    and owner section, a workload's pod, Services, ConfigMaps' keys, events, and pods for logs. Readers of the run must hold all of them."""
+    and owner section, a workload's pod, Services, an HPA's workloads, ConfigMaps' keys, events, and pods for logs. Readers of the run must hold all of them."""
     api_kinds = {finding.kind}
     for section in gathered.sections:
         if section.key in ("object", "owner", "pod", "services", "workloads", "configmaps"):

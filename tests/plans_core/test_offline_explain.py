@@ -31,6 +31,10 @@ def explain(planner, errors):
     ("CronJob nightly-report is suspended", "suspended"),
     ("ConfigMap kube-root-ca.crt is not used by any pods in the namespace", "not used by any pod"),
     ("Readiness probe failed: Get \"http://10.0.0.7:9090/healthz\": connection refused", "readiness probe"),
+    ("Job has reached the specified backoff limit", "backoff limit"),
+    ("Job nightly-export has failed", "backoff limit"),
+    ("couldn't find key DATABASE_HOST in ConfigMap team-a/orders-config", "ConfigMap key"),
+    ("HorizontalPodAutoscaler uses Deployment/inventory as ScaleTargetRef which does not exist.", "does not exist"),
 ])
 def test_a_finding_is_explained_briefly_in_k8sgpts_format(planner, errors, says):
     answer = explain(planner, errors)
@@ -45,3 +49,11 @@ def test_a_plan_prompt_is_still_answered_with_a_plan(planner):
     status, body = call(planner.base_url + "/chat/completions",
                         {"model": "codex-offline-planner", "messages": simple_messages()})
     assert status == 200 and not body["choices"][0]["message"]["content"].startswith("Error: ")
+
+
+def test_every_failure_class_has_an_explanation():
+    """One explain call that fails fails K8sGPT's whole analysis pass: no class may lack its answer."""
+    from offline_planner.common import CLASSES
+    from offline_planner.explain import ANSWERS
+
+    assert set(ANSWERS) == set(CLASSES)

@@ -279,20 +279,24 @@ MAX_CONFIG_MAPS = 10
 
 
 def _config_map_names(pod: dict) -> list[str]:
-    """The ConfigMaps a pod's containers read (env, envFrom, volumes), in order, each once."""
+    """The ConfigMaps a pod's containers read (env, envFrom, volumes, projected volumes), in order, each once."""
     spec = pod.get("spec") or {}
     names = []
     for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
         names += [((e.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name") for e in container.get("env") or []]
         names += [(e.get("configMapRef") or {}).get("name") for e in container.get("envFrom") or []]
-    names += [(v.get("configMap") or {}).get("name") for v in spec.get("volumes") or []]
+    for volume in spec.get("volumes") or []:
+        names.append((volume.get("configMap") or {}).get("name"))
+        names += [(source.get("configMap") or {}).get("name")
+                  for source in (volume.get("projected") or {}).get("sources") or []]
     return list(dict.fromkeys(n for n in names if n))[:MAX_CONFIG_MAPS]
 
 
 def _config_map_keys(gateway, namespace, pod: dict, notes: list[str]) -> list[Section]:
     """The keys (never the values) of the ConfigMaps the pod reads, when one of its containers cannot be
     created for its configuration: which key a reference should name."""
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    status = pod.get("status") or {}
+    statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
     if not any(((s.get("state") or {}).get("waiting") or {}).get("reason") == "CreateContainerConfigError"
                for s in statuses):
         return []
@@ -386,8 +390,8 @@ def _trim_key(section: Section) -> str:
 
 def trim_to_budget(context: GatheredContext) -> None:
     """Cut the context to its byte budget in _TRIM_ORDER: oldest log and event lines first (a workload's pod's
-    events before the object's own), then owners, a workload's pod, the namespace's Services and the ConfigMaps' keys,
-    then the object."""
+    events before the object's own), then owners, a workload's pod, the namespace's Services or workloads and the
+    ConfigMaps' keys, then the object."""
     excess = context.size - context.budget_bytes
     for stage in _TRIM_ORDER:
         candidates = [s for s in context.sections if _trim_key(s) == stage]
