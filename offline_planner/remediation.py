@@ -598,6 +598,14 @@ def service_no_endpoints(facts: Facts) -> str:
                    "instead of patching the Service; the root-cause plan shows how to keep both in one chart.")
 
 
+def _renamed(missing: str, names) -> str | None:
+    """What a missing object was most likely renamed to in a release: the only other name that starts like
+    it, up to its first dash (`shop-frontend` -> `shop-web`, `inventory` -> `inventory-api`)."""
+    stem = missing.split("-", 1)[0]
+    candidates = [name for name in names if name and name != missing and name.split("-", 1)[0] == stem]
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def _renamed_service(facts: Facts, missing: str) -> str | None:
     """The Service a missing backend was most likely renamed to: the only one in the namespace whose name
     starts like the missing one's (`shop-frontend` -> `shop-web`) and that serves the backend's port."""
@@ -605,11 +613,8 @@ def _renamed_service(facts: Facts, missing: str) -> str | None:
     ports = {((p.get("backend") or {}).get("service") or {}).get("port", {}).get("number")
              for r in spec.get("rules") or [] for p in ((r.get("http") or {}).get("paths")) or []
              if ((p.get("backend") or {}).get("service") or {}).get("name") == missing}
-    stem = missing.split("-", 1)[0]
-    candidates = [s["name"] for s in facts.services
-                  if s.get("name") and s["name"] != missing and s["name"].split("-", 1)[0] == stem
-                  and (not ports - {None} or ports & {p.get("port") for p in s.get("ports") or []})]
-    return candidates[0] if len(candidates) == 1 else None
+    return _renamed(missing, [s.get("name") for s in facts.services
+                              if not ports - {None} or ports & {p.get("port") for p in s.get("ports") or []}])
 
 
 def _ingress_backends(facts: Facts) -> list[tuple[str, str]]:
@@ -627,15 +632,6 @@ def _ingress_backends(facts: Facts) -> list[tuple[str, str]]:
     return found
 
 
-def _renamed_workload(facts: Facts, missing: str) -> str | None:
-    """The workload a missing scale target was most likely renamed to: the only one of its kind in the
-    namespace whose name starts like the missing one's (`inventory` -> `inventory-api`)."""
-    stem = missing.split("-", 1)[0]
-    candidates = [w["name"] for w in facts.workloads
-                  if w.get("name") and w["name"] != missing and w["name"].split("-", 1)[0] == stem]
-    return candidates[0] if len(candidates) == 1 else None
-
-
 def hpa_target_missing(facts: Facts) -> str:
     spec = (facts.obj or {}).get("spec") or {}
     ref = spec.get("scaleTargetRef") or {}
@@ -650,7 +646,7 @@ def hpa_target_missing(facts: Facts) -> str:
               "Nothing, it only reads.", f"An empty answer confirms `{missing}` does not exist."),
              (f"List the {kind}s that do exist", _k(facts, f"get {kind.lower()}s"), "Nothing, it only reads.",
               "Find the one this HPA was meant for (renamed in a release?).")]
-    renamed = _renamed_workload(facts, missing) if missing else None
+    renamed = _renamed(missing, [w.get("name") for w in facts.workloads]) if missing else None
     if renamed:
         diagnosis.append(f"`{renamed}` is the only {kind} here whose name starts like `{missing}` (renamed in a "
                          "release?): the step below points the HPA at it. Check first that it is the workload meant: "
