@@ -16,6 +16,9 @@ from tests.support.apps import app_factory
 from tests.support.llama_server import LlamaServer
 
 PROMPT = "In two sentences: why would a Kubernetes pod be stuck in CrashLoopBackOff?"
+# What Stop and the plan timeout must cut short: measured here, 2,500-10,000 characters in 8-26 s (a shorter
+# question is answered in about a second, before either acts).
+LONG_PROMPT = "Write a very long, detailed Kubernetes troubleshooting guide with at least fifty numbered sections."
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,8 @@ def test_a_plan_from_llama_cpp_is_written_streamed_and_recorded_without_usage(ll
 
 def test_stop_ends_a_plan_llama_cpp_is_still_writing(llama_app):
     app = llama_app(CODEX_LLM_MAX_TOKENS=2000)
-    run_id = _run(app, PROMPT + " Then list every kubectl command you know, one per line, with an example.")
+    # A long answer on purpose: SmolLM2 ends a short one in about a second here, before Stop would act.
+    run_id = _run(app, LONG_PROMPT)
     with app.test_request_context():
         submit(run_id)
     _wait_for(app, run_id, lambda r: r.output_text, timeout=120)  # text saved while it grows
@@ -65,7 +69,7 @@ def test_stop_ends_a_plan_llama_cpp_is_still_writing(llama_app):
 
 def test_the_plan_timeout_ends_a_long_llama_cpp_plan_with_its_text_kept(llama_app):
     app = llama_app(CODEX_LLM_MAX_TOKENS=4000, CODEX_PLAN_TIMEOUT=4)
-    run_id = _run(app, PROMPT + " Then write a long essay about every Kubernetes controller.")
+    run_id = _run(app, LONG_PROMPT)
     with app.test_request_context():
         submit(run_id)
     run = _wait_for(app, run_id, lambda r: r.status != RunStatus.STREAMING, timeout=30)
