@@ -58,10 +58,13 @@ def stopped_or_available(name: str) -> StateCheck:
 
 
 def service_has_endpoints(name: str) -> StateCheck:
+    """Ready endpoints with a port to send traffic to. A slice without ports still lists the selected pods as
+    ready (a named targetPort no pod declares), but nothing reaches them: kube-proxy has no port to route."""
     def check(kube, namespace):
         slices = kube.get(f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
                           labelSelector=f"kubernetes.io/service-name={name}")["items"]
-        ready = sum(1 for s in slices for e in s.get("endpoints") or [] if (e.get("conditions") or {}).get("ready"))
+        ready = sum(1 for s in slices if s.get("ports") for e in s.get("endpoints") or []
+                    if (e.get("conditions") or {}).get("ready"))
         return ready >= 1, f"{ready} ready endpoints"
     return check
 
